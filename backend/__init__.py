@@ -1,0 +1,54 @@
+"""The enrollment platform's Flask application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+
+from backend.config import check_production, load_settings
+
+API_TITLE = "义务教育入学信息服务平台 API"
+API_VERSION = "1.0.0"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding individual settings."""
+    from backend import cli, models  # noqa: F401 - models registers every table
+    from backend.accounts.routes import bp as accounts_bp
+    from backend.core import auth, errors
+    from backend.core import logging as request_logging
+    from backend.core.db import db
+    from backend.core.openapi import build_openapi
+    from backend.core.redis import redis_store
+    from backend.health.routes import bp as health_bp
+    from backend.schools.routes import bp as schools_bp
+    from backend.seasons.routes import bp as seasons_bp
+    from backend.wechat.client import wechat
+
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.config.update(load_settings())
+    if config:
+        app.config.update(config)
+    check_production(app.config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    request_logging.configure_logging(app.config["LOG_LEVEL"])
+    request_logging.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    db.init_app(app)
+    redis_store.init_app(app)
+    wechat.init_app(app, redis_store.client, redis_store.prefix)
+    cli.init_app(app)
+
+    for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/api/v1/openapi.json")
+    def openapi() -> Response:
+        """The OpenAPI 3 document of this API."""
+        return jsonify(build_openapi(app, title=API_TITLE, version=API_VERSION))
+
+    return app

@@ -1,0 +1,75 @@
+"""Accounts API: WeChat and staff login, logout, the caller, staff accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from backend.accounts import services
+from backend.accounts.schemas import (
+    LoginOut,
+    MeOut,
+    StaffAccountIn,
+    StaffAccountList,
+    StaffAccountOut,
+    StaffLoginIn,
+    WeChatLoginIn,
+)
+from backend.accounts.serializers import me_out, staff_account_out, user_out
+from backend.core.api import api
+from backend.core.auth import current_user, require_login, require_roles
+
+bp = Blueprint("accounts", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/auth/wechat-login")
+@api(body=WeChatLoginIn, response=LoginOut, errors=(401, 403, 429, 503))
+def wechat_login(body: WeChatLoginIn) -> LoginOut:
+    """Log a parent in with the code from wx.login()."""
+    result = services.login_with_wechat(body.code)
+    return LoginOut(token=result.token, expires_in=result.expires_in, user=user_out(result.user))
+
+
+@bp.post("/auth/staff-login")
+@api(body=StaffLoginIn, response=LoginOut, errors=(401, 403, 429))
+def staff_login(body: StaffLoginIn) -> LoginOut:
+    """Log school staff or a bureau administrator in with username and password."""
+    result = services.login_staff(body.username, body.password, request.remote_addr)
+    return LoginOut(token=result.token, expires_in=result.expires_in, user=user_out(result.user))
+
+
+@bp.post("/auth/logout")
+@require_login
+@api(status=204)
+def logout() -> None:
+    """Revoke the caller's token at once."""
+    services.logout(current_user(), g.current_session)
+
+
+@bp.get("/me")
+@require_login
+@api(response=MeOut)
+def me() -> MeOut:
+    """The caller, with masked identity and children."""
+    return me_out(current_user())
+
+
+@bp.get("/admin/staff-accounts")
+@require_roles("bureau_admin")
+@api(response=StaffAccountList)
+def list_staff_accounts() -> StaffAccountList:
+    """Staff accounts of the admin's authority."""
+    users = services.list_staff_accounts(current_user().authority_id)
+    return StaffAccountList(items=[staff_account_out(u) for u in users])
+
+
+@bp.post("/admin/staff-accounts")
+@require_roles("bureau_admin")
+@api(body=StaffAccountIn, response=StaffAccountOut, status=201, errors=(404, 409))
+def create_staff_account(body: StaffAccountIn) -> StaffAccountOut:
+    """Create a staff account in the admin's own authority."""
+    user = services.create_staff_account(
+        username=body.username, password=body.password, role=body.role,
+        authority_code=current_user().authority.code, school_code=body.school_code,
+        display_name=body.display_name,
+    )
+    return staff_account_out(user)

@@ -1,0 +1,78 @@
+"""Request and response models of the accounts API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WeChatLoginIn(BaseModel):
+    """The code `wx.login()` returned on the phone."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=128, description="wx.login() code (single use)")
+
+
+class StaffLoginIn(BaseModel):
+    """Username and password of a school staff member or bureau administrator."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserOut(BaseModel):
+    """The signed-in user as the client sees it."""
+
+    id: int
+    role: Literal["parent", "school_staff", "bureau_admin"]
+    identity_bound: bool = False
+    username: str | None = None
+    display_name: str | None = None
+    authority: str | None = Field(default=None, description="education authority code")
+    school: str | None = Field(default=None, description="school code (school staff only)")
+
+
+class LoginOut(BaseModel):
+    """A fresh session token (send as `Authorization: Bearer <token>`)."""
+
+    token: str
+    expires_in: int = Field(description="seconds until the token expires")
+    user: UserOut
+
+
+class MeOut(UserOut):
+    """The caller with masked identity and children (filled in once identity is bound)."""
+
+    identity: dict[str, str] | None = None
+    children: list[dict[str, str]] = Field(default_factory=list)
+
+
+class StaffAccountIn(BaseModel):
+    """A new staff account in the admin's own authority."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    role: Literal["school_staff", "bureau_admin"]
+    school_code: str | None = Field(default=None, max_length=32)
+    display_name: str | None = Field(default=None, max_length=64)
+
+
+class StaffAccountOut(BaseModel):
+    """A staff account (never its password hash)."""
+
+    id: int
+    username: str
+    role: Literal["school_staff", "bureau_admin"]
+    display_name: str | None
+    authority: str
+    school: str | None
+    is_active: bool
+
+
+class StaffAccountList(BaseModel):
+    """Staff accounts of one authority."""
+
+    items: list[StaffAccountOut]

@@ -1,0 +1,224 @@
+"""Login, sessions and staff accounts: service functions taking plain values."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from backend.accounts.models import Role, User
+from backend.accounts.passwords import hash_password, needs_rehash, verify_password
+from backend.accounts.sessions import (
+    SessionInfo,
+    create_session,
+    resolve_session,
+    revoke_session,
+    store_wechat_session_key,
+)
+from backend.audit.services import client_fingerprint
+from backend.authorities.models import EducationAuthority
+from backend.core.db import db, utcnow
+from backend.core.errors import ApiError
+from backend.core.redis import redis_store
+from backend.schools.models import School
+from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
+from backend.worker.queue import enqueue_after_commit
+
+logger = logging.getLogger(__name__)
+
+# WeChat says the login code is unknown, expired or already used.
+INVALID_CODE_ERRCODES = {40029, 40163}
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A signed-in user and their new token."""
+
+    user: User
+    token: str
+    expires_in: int
+
+
+def _wechat_unavailable() -> ApiError:
+    return ApiError(503, "WECHAT_UNAVAILABLE", "微信服务暂时不可用，请稍后重试",
+                    headers={"Retry-After": "30"})
+
+
+def login_with_wechat(code: str) -> LoginResult:
+    """Exchange a wx.login code for our own session; creates the parent account on first login."""
+    try:
+        wx_session = wechat.code_to_session(code)
+    except WeChatUnavailable as exc:
+        raise _wechat_unavailable() from exc
+    except WeChatError as exc:
+        if exc.errcode in INVALID_CODE_ERRCODES:
+            raise ApiError(401, "INVALID_LOGIN_CODE", "登录凭证无效或已过期，请重新进入小程序") from exc
+        if exc.errcode == 45011:
+            raise ApiError(429, "WECHAT_RATE_LIMITED", "登录太频繁，请一分钟后再试",
+                           headers={"Retry-After": "60"}) from exc
+        if exc.errcode == 40226:
+            raise ApiError(403, "WECHAT_HIGH_RISK_USER",
+                           "微信提示该账号存在风险，暂时无法登录，请联系学校办理") from exc
+        logger.error("code2Session failed errcode=%s", exc.errcode)
+        raise _wechat_unavailable() from exc
+
+    user = db.session.scalar(select(User).where(User.openid == wx_session.openid))
+    if user is None:
+        user = User(role=Role.PARENT, openid=wx_session.openid)
+        db.session.add(user)
+    elif user.role is not Role.PARENT or not user.is_active:
+        raise ApiError(403, "ACCOUNT_DISABLED", "该账号已停用，请联系教育局")
+    if wx_session.unionid:
+        user.unionid = wx_session.unionid
+    user.last_login_at = utcnow()
+    db.session.flush()
+    ttl = int(current_app.config["PARENT_SESSION_TTL_SECONDS"])
+    store_wechat_session_key(user.id, wx_session.session_key, ttl)
+    token = create_session(user.id, user.role.value, ttl)
+    logger.info("parent signed in user_id=%s", user.id)
+    return LoginResult(user=user, token=token, expires_in=ttl)
+
+
+def _failure_keys(username: str, fingerprint: str | None) -> list[str]:
+    keys = [redis_store.key("login-failures", "user", username.lower())]
+    if fingerprint:
+        keys.append(redis_store.key("login-failures", "client", fingerprint))
+    return keys
+
+
+def _check_lockout(keys: list[str]) -> None:
+    limit = int(current_app.config["LOGIN_MAX_FAILURES"])
+    client = redis_store.client
+    for key in keys:
+        failures = int(client.get(key) or 0)
+        if failures >= limit:
+            retry_after = max(int(client.ttl(key)), 1)
+            raise ApiError(429, "TOO_MANY_LOGIN_ATTEMPTS",
+                           f"登录失败次数过多，请 {max(retry_after // 60, 1)} 分钟后再试",
+                           headers={"Retry-After": str(retry_after)})
+
+
+def _record_failure(keys: list[str]) -> None:
+    window = int(current_app.config["LOGIN_LOCKOUT_SECONDS"])
+    with redis_store.client.pipeline() as pipe:
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, window)
+        pipe.execute()
+
+
+def login_staff(username: str, password: str, client_address: str | None) -> LoginResult:
+    """Password login for staff, locked for a while after repeated failures."""
+    fingerprint = client_fingerprint(client_address)
+    keys = _failure_keys(username, fingerprint)
+    _check_lockout(keys)
+    user = db.session.scalar(
+        select(User).where(User.username == username.strip(), User.role != Role.PARENT)
+    )
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        _record_failure(keys)
+        enqueue_after_commit("audit.record", {
+            "action": "staff.login_failed", "client_fingerprint": fingerprint,
+            "actor_user_id": user.id if user else None,
+            "actor_role": user.role.value if user else None,
+        })
+        raise ApiError(401, "INVALID_CREDENTIALS", "用户名或密码错误")
+    if not user.is_active:
+        raise ApiError(403, "ACCOUNT_DISABLED", "该账号已停用，请联系教育局")
+    redis_store.client.delete(keys[0])
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    ttl = int(current_app.config["STAFF_SESSION_TTL_SECONDS"])
+    token = create_session(user.id, user.role.value, ttl)
+    enqueue_after_commit("audit.record", {
+        "action": "staff.login", "actor_user_id": user.id, "actor_role": user.role.value,
+        "object_type": "user", "object_id": user.id, "client_fingerprint": fingerprint,
+    })
+    logger.info("staff signed in user_id=%s role=%s", user.id, user.role.value)
+    return LoginResult(user=user, token=token, expires_in=ttl)
+
+
+def user_for_token(token: str) -> tuple[User | None, SessionInfo | None]:
+    """The active user a token belongs to, or (None, None)."""
+    info = resolve_session(token)
+    if info is None:
+        return None, None
+    user = db.session.get(User, info.user_id)
+    if user is None or not user.is_active or user.role.value != info.role:
+        return None, None
+    return user, info
+
+
+def logout(user: User, info: SessionInfo) -> None:
+    """Revoke the caller's token at once."""
+    revoke_session(info)
+    if user.is_staff:
+        enqueue_after_commit("audit.record", {
+            "action": "staff.logout", "actor_user_id": user.id, "actor_role": user.role.value,
+            "object_type": "user", "object_id": user.id,
+        })
+
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+
+
+def validate_password_strength(password: str) -> None:
+    """Staff passwords: at least 10 characters, not only digits or only letters."""
+    if len(password) < 10 or password.isdigit() or password.isalpha():
+        raise ApiError(422, "WEAK_PASSWORD", "密码至少 10 位，且须同时包含字母和数字或符号")
+
+
+def create_staff_account(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    authority_code: str,
+    school_code: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create a school-staff or bureau-admin account inside one authority."""
+    if not _USERNAME.match(username):
+        raise ApiError(422, "INVALID_USERNAME", "用户名只能包含字母、数字、下划线、点和横线，3-64 位")
+    validate_password_strength(password)
+    staff_role = Role(role)
+    if staff_role is Role.PARENT:
+        raise ApiError(422, "INVALID_ROLE", "家长账号只能通过微信登录创建")
+    authority = db.session.scalar(
+        select(EducationAuthority).where(EducationAuthority.code == authority_code)
+    )
+    if authority is None:
+        raise ApiError(404, "AUTHORITY_NOT_FOUND", "教育主管部门不存在")
+    school = None
+    if staff_role is Role.SCHOOL_STAFF:
+        if not school_code:
+            raise ApiError(422, "SCHOOL_REQUIRED", "学校账号必须指定学校")
+        school = db.session.scalar(select(School).where(School.code == school_code))
+        # A bureau may only create staff for its own schools.
+        if school is None or school.authority_id != authority.id:
+            raise ApiError(404, "SCHOOL_NOT_FOUND", "本辖区内没有该学校")
+    elif school_code:
+        raise ApiError(422, "SCHOOL_NOT_ALLOWED", "教育局账号不隶属于某所学校")
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise ApiError(409, "USERNAME_TAKEN", "该用户名已被使用")
+    user = User(
+        role=staff_role, username=username, password_hash=hash_password(password),
+        display_name=display_name, authority_id=authority.id,
+        school_id=school.id if school else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    logger.info("staff account created user_id=%s role=%s", user.id, staff_role.value)
+    return user
+
+
+def list_staff_accounts(authority_id: int) -> list[User]:
+    """Staff accounts of one authority, by username."""
+    return list(db.session.scalars(
+        select(User).where(User.authority_id == authority_id, User.role != Role.PARENT)
+        .order_by(User.username)
+    ))

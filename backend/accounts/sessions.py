@@ -1,0 +1,78 @@
+"""Opaque, revocable session tokens kept in Redis (only their SHA-256 is stored)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from backend.core.redis import redis_store
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What a valid token stands for."""
+
+    user_id: int
+    role: str
+    token_hash: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(user_id: int, role: str, ttl_seconds: int) -> str:
+    """Mint a token for a user; the token itself is returned once and never stored."""
+    token = secrets.token_urlsafe(32)
+    token_hash = _hash(token)
+    client = redis_store.client
+    user_key = redis_store.key("user-sessions", user_id)
+    payload = json.dumps({"uid": user_id, "role": role, "iat": int(time.time())})
+    with client.pipeline() as pipe:
+        pipe.set(redis_store.key("session", token_hash), payload, ex=ttl_seconds)
+        pipe.sadd(user_key, token_hash)
+        pipe.expire(user_key, ttl_seconds)
+        pipe.execute()
+    return token
+
+
+def resolve_session(token: str) -> SessionInfo | None:
+    """The session a token stands for, or None if unknown, expired or revoked."""
+    if not token or len(token) > 256:
+        return None
+    token_hash = _hash(token)
+    raw = redis_store.client.get(redis_store.key("session", token_hash))
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return SessionInfo(user_id=int(data["uid"]), role=str(data["role"]), token_hash=token_hash)
+
+
+def revoke_session(info: SessionInfo) -> None:
+    """End one session at once."""
+    with redis_store.client.pipeline() as pipe:
+        pipe.delete(redis_store.key("session", info.token_hash))
+        pipe.srem(redis_store.key("user-sessions", info.user_id), info.token_hash)
+        pipe.execute()
+
+
+def revoke_all_sessions(user_id: int) -> int:
+    """End every session of a user (password change, account disabled); returns how many."""
+    client = redis_store.client
+    user_key = redis_store.key("user-sessions", user_id)
+    hashes = [h.decode() for h in client.smembers(user_key)]  # type: ignore[union-attr]
+    with client.pipeline() as pipe:
+        for token_hash in hashes:
+            pipe.delete(redis_store.key("session", token_hash))
+        pipe.delete(user_key)
+        results = pipe.execute()
+    return sum(int(r) for r in results[:-1])
+
+
+def store_wechat_session_key(user_id: int, session_key: str, ttl_seconds: int) -> None:
+    """Keep WeChat's session_key server-side only (needed to decrypt signed user data)."""
+    redis_store.client.set(redis_store.key("wx-session-key", user_id), session_key,
+                           ex=ttl_seconds)

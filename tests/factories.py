@@ -1,0 +1,94 @@
+"""Factory callables for models; each flushes so ids are available."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from backend.accounts.models import Role, User
+from backend.accounts.passwords import hash_password
+from backend.authorities.models import EducationAuthority
+from backend.core.db import db
+from backend.core.timeutil import local_datetime
+from backend.schools.models import Region, RegionLevel, School, SchoolType, SchoolZone, SeatPlan
+from backend.seasons.models import Season, SeasonPhase, SeasonStatus
+
+_seq = itertools.count(1)
+STAFF_PASSWORD = "Correct-horse-42"
+
+
+def make_authority(**kw: Any) -> EducationAuthority:
+    """An education authority with a unique code."""
+    n = next(_seq)
+    authority = EducationAuthority(**{"code": f"auth{n}", "name": f"测试县教育局{n}",
+                                      "division_code": "141124", **kw})
+    db.session.add(authority)
+    db.session.flush()
+    return authority
+
+
+def make_region(authority: EducationAuthority, *, level: RegionLevel = RegionLevel.TOWN,
+                parent: Region | None = None, **kw: Any) -> Region:
+    """A town (default) or a village under `parent`."""
+    n = next(_seq)
+    region = Region(**{"authority_id": authority.id, "code": f"R{n:05d}", "name": f"区域{n}",
+                       "level": level, "parent_id": parent.id if parent else None, **kw})
+    db.session.add(region)
+    db.session.flush()
+    return region
+
+
+def make_school(authority: EducationAuthority, *, zone: list[Region] | None = None,
+                **kw: Any) -> School:
+    """A public school, optionally with zoned regions."""
+    n = next(_seq)
+    school = School(**{"authority_id": authority.id, "code": f"S{n:05d}", "name": f"测试小学{n}",
+                       "type": SchoolType.PUBLIC, **kw})
+    db.session.add(school)
+    db.session.flush()
+    for region in zone or []:
+        db.session.add(SchoolZone(school_id=school.id, region_id=region.id))
+    db.session.flush()
+    return school
+
+
+def make_season(authority: EducationAuthority, *, year: int = 2024,
+                opens: dt.datetime | None = None, closes: dt.datetime | None = None,
+                status: SeasonStatus = SeasonStatus.PUBLISHED, **kw: Any) -> Season:
+    """A season with a registration phase (2024's window by default)."""
+    opens = opens or local_datetime(year, 8, 5, 8, 0)
+    closes = closes or local_datetime(year, 8, 9, 18, 0)
+    season = Season(**{"authority_id": authority.id, "year": year, "name": f"{year}年小学招生",
+                       "age_cutoff": dt.date(year - 6, 8, 31), "registration_opens_at": opens,
+                       "registration_closes_at": closes, "status": status, **kw})
+    season.phases.append(SeasonPhase(key="registration", name="平台报名", starts_at=opens,
+                                     ends_at=closes))
+    db.session.add(season)
+    db.session.flush()
+    return season
+
+
+def make_seat_plan(season: Season, school: School, classes: int = 2,
+                   class_size: int = 45) -> SeatPlan:
+    """A seat plan of classes × class size."""
+    plan = SeatPlan(season_id=season.id, school_id=school.id, classes=classes,
+                    class_size=class_size)
+    db.session.add(plan)
+    db.session.flush()
+    return plan
+
+
+def make_staff(authority: EducationAuthority, *, school: School | None = None,
+               username: str | None = None, password: str = STAFF_PASSWORD,
+               **kw: Any) -> User:
+    """School staff when `school` is given, else a bureau admin."""
+    n = next(_seq)
+    user = User(**{
+        "role": Role.SCHOOL_STAFF if school else Role.BUREAU_ADMIN,
+        "username": username or f"staff{n}", "password_hash": hash_password(password),
+        "authority_id": authority.id, "school_id": school.id if school else None, **kw,
+    })
+    db.session.add(user)
+    db.session.flush()
+    return user
