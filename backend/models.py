@@ -8,6 +8,18 @@ from backend.schools.models import Region, RegionLevel, School, SchoolType, Scho
 from backend.seasons.models import Season, SeasonPhase, SeasonStatus
 
 __all__ = [
-    "AuditEvent", "Base", "EducationAuthority", "Region", "RegionLevel", "Role", "School",
-    "SchoolType", "SchoolZone", "SeatPlan", "Season", "SeasonPhase", "SeasonStatus", "User",
+    "AuditEvent",
+    "Base",
+    "EducationAuthority",
+    "Region",
+    "RegionLevel",
+    "Role",
+    "School",
+    "SchoolType",
+    "SchoolZone",
+    "Season",
+    "SeasonPhase",
+    "SeasonStatus",
+    "SeatPlan",
+    "User",
 ]

@@ -28,7 +28,7 @@ from backend.migrations.runner import upgrade
 from backend.wechat.simulator import create_simulator_app
 
 TEST_APPID = "wxtest00000000000001"
-TEST_SECRET = "test-secret"  # noqa: S105 - the simulator's credential
+TEST_SECRET = "test-secret"
 
 
 class Backends:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.accounts.schemas import MeOut, StaffAccountOut, UserOut
 
 
@@ -26,9 +26,9 @@ def me_out(user: User) -> MeOut:
 
 def staff_account_out(user: User) -> StaffAccountOut:
     """A staff account for the bureau's account list."""
-    assert user.username is not None and user.authority is not None
     return StaffAccountOut(
-        id=user.id, username=user.username, role=user.role.value,
-        display_name=user.display_name, authority=user.authority.code,
+        id=user.id, username=user.username or "",
+        role="bureau_admin" if user.role is Role.BUREAU_ADMIN else "school_staff",
+        display_name=user.display_name, authority=user.authority.code if user.authority else "",
         school=user.school.code if user.school else None, is_active=user.is_active,
     )

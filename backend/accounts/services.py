@@ -25,7 +25,7 @@ from backend.core.errors import ApiError
 from backend.core.redis import redis_store
 from backend.schools.models import School
 from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
-from backend.worker.queue import enqueue_after_commit
+from backend.worker.queue import enqueue, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ def login_with_wechat(code: str) -> LoginResult:
         raise _wechat_unavailable() from exc
     except WeChatError as exc:
         if exc.errcode in INVALID_CODE_ERRCODES:
-            raise ApiError(401, "INVALID_LOGIN_CODE", "登录凭证无效或已过期，请重新进入小程序") from exc
+            raise ApiError(
+                401, "INVALID_LOGIN_CODE", "登录凭证无效或已过期，请重新进入小程序"
+            ) from exc
         if exc.errcode == 45011:
             raise ApiError(429, "WECHAT_RATE_LIMITED", "登录太频繁，请一分钟后再试",
                            headers={"Retry-After": "60"}) from exc
@@ -120,7 +122,8 @@ def login_staff(username: str, password: str, client_address: str | None) -> Log
     )
     if not verify_password(user.password_hash if user else None, password) or user is None:
         _record_failure(keys)
-        enqueue_after_commit("audit.record", {
+        # Queued at once: the request fails, so there is no commit to wait for.
+        enqueue("audit.record", {
             "action": "staff.login_failed", "client_fingerprint": fingerprint,
             "actor_user_id": user.id if user else None,
             "actor_role": user.role.value if user else None,
@@ -183,7 +186,9 @@ def create_staff_account(
 ) -> User:
     """Create a school-staff or bureau-admin account inside one authority."""
     if not _USERNAME.match(username):
-        raise ApiError(422, "INVALID_USERNAME", "用户名只能包含字母、数字、下划线、点和横线，3-64 位")
+        raise ApiError(
+            422, "INVALID_USERNAME", "用户名只能包含字母、数字、下划线、点和横线，3-64 位"
+        )
     validate_password_strength(password)
     staff_role = Role(role)
     if staff_role is Role.PARENT:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Response, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -17,8 +17,6 @@ from werkzeug.exceptions import BadRequest
 
 from backend.core.db import commit, db, discard_after_commit
 from backend.core.errors import ApiError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -34,16 +32,36 @@ class ApiMeta:
     extra_responses: dict[int, str] = field(default_factory=dict)
 
 
+# Chinese wording for pydantic's error types; anything else is "格式不正确".
+_FIELD_MESSAGES = {
+    "missing": "此项必填",
+    "extra_forbidden": "不支持此字段",
+    "string_too_short": "内容太短",
+    "string_too_long": "内容太长",
+    "too_short": "数量太少",
+    "too_long": "数量太多",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "greater_than": "数值太小",
+    "greater_than_equal": "数值太小",
+    "less_than": "数值太大",
+    "less_than_equal": "数值太大",
+    "value_error": "内容不符合要求",
+}
+
+
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
     # Only the location and the kind of problem: never echo the submitted value back.
     return [
         {"field": ".".join(str(part) for part in err["loc"]), "type": err["type"],
-         "message": err["msg"]}
+         "message": _FIELD_MESSAGES.get(err["type"], "格式不正确")}
         for err in exc.errors(include_url=False, include_input=False)
     ]
 
 
-def validation_error(exc: ValidationError, message: str = "提交的信息有误，请检查后重试") -> ApiError:
+def validation_error(
+    exc: ValidationError, message: str = "提交的信息有误，请检查后重试"
+) -> ApiError:
     """A 422 VALIDATION_FAILED listing the fields at fault."""
     return ApiError(422, "VALIDATION_FAILED", message, details={"fields": _field_errors(exc)})
 
@@ -90,12 +108,12 @@ def api(
     status: int = 200,
     errors: tuple[int, ...] = (),
     tags: tuple[str, ...] = (),
-) -> Callable[[F], F]:
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Wrap a view: parse `body`/`query`, call it, commit, then run after-commit effects."""
     meta = ApiMeta(body=body, query=query, response=response, status=status,
                    errors=errors, tags=tags)
 
-    def decorator(view: F) -> F:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             if body is not None:
@@ -113,6 +131,6 @@ def api(
             return _to_response(result, status)
 
         wrapper._api_meta = meta  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorator

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask, g, has_app_context, has_request_context
 from flask.globals import app_ctx, request_ctx
@@ -60,7 +60,7 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
 
 
 def utcnow() -> dt.datetime:
@@ -160,7 +160,9 @@ class Database:
         """Point new sessions at another engine or connection (tests use one transaction)."""
         self.session.remove()
         if isinstance(bind, Engine):
-            self.session_factory.configure(bind=bind, join_transaction_mode="conservative_savepoint")
+            self.session_factory.configure(
+                bind=bind, join_transaction_mode="conditional_savepoint"
+            )
         else:
             self.session_factory.configure(bind=bind, join_transaction_mode="create_savepoint")
 

@@ -43,7 +43,7 @@ class LoginSession:
     unionid: str | None
 
 
-class StableTokenClient(WeChatClient):  # type: ignore[misc]
+class StableTokenClient(WeChatClient):
     """wechatpy's client, fetching tokens from `cgi-bin/stable_token` at a configurable base.
 
     stable_token returns the same token while it is valid, so several processes

