@@ -1,0 +1,1 @@
+"""Sample (demo) data for Lin County: `flask seed-demo`."""
