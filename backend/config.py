@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -28,26 +30,24 @@ def env_str(env: Mapping[str, str], name: str, default: str = "") -> str:
     return value or default
 
 
-def env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    """An integer setting; a malformed value is a configuration error."""
+def _env_number(env: Mapping[str, str], name: str, default: T, parse: Callable[[str], T]) -> T:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be a {parse.__name__}, got {raw!r}") from exc
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """An integer setting; a malformed value is a configuration error."""
+    return _env_number(env, name, default, int)
 
 
 def env_float(env: Mapping[str, str], name: str, default: float) -> float:
     """A float setting; a malformed value is a configuration error."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    return _env_number(env, name, default, float)
 
 
 def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -93,9 +93,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PARENT_SESSION_TTL_SECONDS": env_int(env, "PARENT_SESSION_TTL_SECONDS", 7 * 24 * 3600),
         "STAFF_SESSION_TTL_SECONDS": env_int(env, "STAFF_SESSION_TTL_SECONDS", 8 * 3600),
         "LOGIN_MAX_FAILURES": env_int(env, "LOGIN_MAX_FAILURES", 5),
+        # A school office shares one address: the per-client limit is looser than per-user.
+        "LOGIN_MAX_FAILURES_PER_CLIENT": env_int(env, "LOGIN_MAX_FAILURES_PER_CLIENT", 20),
         "LOGIN_LOCKOUT_SECONDS": env_int(env, "LOGIN_LOCKOUT_SECONDS", 15 * 60),
         "DEFAULT_AUTHORITY": env_str(env, "DEFAULT_AUTHORITY"),
         "MAX_CONTENT_LENGTH": env_int(env, "MAX_CONTENT_LENGTH", 10 * 1024 * 1024),
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+        "TRUSTED_PROXY_HOPS": env_int(env, "TRUSTED_PROXY_HOPS", 0),
         "LOG_LEVEL": env_str(env, "LOG_LEVEL", "INFO"),
         "DISPLAY_TIMEZONE": env_str(env, "DISPLAY_TIMEZONE", "Asia/Shanghai"),
     }

@@ -192,6 +192,7 @@ def app(database_url: str, redis_url: str, wechat_sim: Simulator) -> Flask:
         "WECHAT_API_BASE_URL": wechat_sim.base_url,
         "WECHAT_TIMEOUT_SECONDS": 1.0,
         "LOGIN_MAX_FAILURES": 3,
+        "LOGIN_MAX_FAILURES_PER_CLIENT": 5,
     })
 
 

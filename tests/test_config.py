@@ -83,3 +83,26 @@ def test_create_app_refuses_to_start_in_production_with_defaults(
 
 def test_other_environments_are_not_checked() -> None:
     check_production({"APP_ENV": "development", "SECRET_KEY": "dev"})
+
+
+def test_create_staff_command_makes_an_account_that_can_log_in(app: Any, session: Any) -> None:
+    from tests.factories import make_authority, make_school
+
+    authority = make_authority()
+    school = make_school(authority)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=[
+        "create-staff", "--username", "cli-reviewer", "--role", "school_staff",
+        "--authority", authority.code, "--school", school.code,
+    ], input="Cli-password-9\nCli-password-9\n")
+    assert result.exit_code == 0, result.output
+    assert "created school_staff account cli-reviewer" in result.output
+    assert "Cli-password-9" not in result.output
+    response = app.test_client().post("/api/v1/auth/staff-login", json={
+        "username": "cli-reviewer", "password": "Cli-password-9"})
+    assert response.status_code == 200
+    bad = runner.invoke(args=[
+        "create-staff", "--username", "cli-other", "--role", "school_staff",
+        "--authority", authority.code, "--school", "NOPE"],
+        input="Cli-password-9\nCli-password-9\n")
+    assert bad.exit_code != 0 and "本辖区内没有该学校" in bad.output

@@ -84,17 +84,19 @@ def login_with_wechat(code: str) -> LoginResult:
     return LoginResult(user=user, token=token, expires_in=ttl)
 
 
-def _failure_keys(username: str, fingerprint: str | None) -> list[str]:
-    keys = [redis_store.key("login-failures", "user", username.lower())]
+def _failure_keys(username: str, fingerprint: str | None) -> list[tuple[str, int]]:
+    config = current_app.config
+    keys = [(redis_store.key("login-failures", "user", username.lower()),
+             int(config["LOGIN_MAX_FAILURES"]))]
     if fingerprint:
-        keys.append(redis_store.key("login-failures", "client", fingerprint))
+        keys.append((redis_store.key("login-failures", "client", fingerprint),
+                     int(config["LOGIN_MAX_FAILURES_PER_CLIENT"])))
     return keys
 
 
-def _check_lockout(keys: list[str]) -> None:
-    limit = int(current_app.config["LOGIN_MAX_FAILURES"])
+def _check_lockout(keys: list[tuple[str, int]]) -> None:
     client = redis_store.client
-    for key in keys:
+    for key, limit in keys:
         failures = int(client.get(key) or 0)
         if failures >= limit:
             retry_after = max(int(client.ttl(key)), 1)
@@ -103,10 +105,10 @@ def _check_lockout(keys: list[str]) -> None:
                            headers={"Retry-After": str(retry_after)})
 
 
-def _record_failure(keys: list[str]) -> None:
+def _record_failure(keys: list[tuple[str, int]]) -> None:
     window = int(current_app.config["LOGIN_LOCKOUT_SECONDS"])
     with redis_store.client.pipeline() as pipe:
-        for key in keys:
+        for key, _limit in keys:
             pipe.incr(key)
             pipe.expire(key, window)
         pipe.execute()
@@ -131,7 +133,7 @@ def login_staff(username: str, password: str, client_address: str | None) -> Log
         raise ApiError(401, "INVALID_CREDENTIALS", "用户名或密码错误")
     if not user.is_active:
         raise ApiError(403, "ACCOUNT_DISABLED", "该账号已停用，请联系教育局")
-    redis_store.client.delete(keys[0])
+    redis_store.client.delete(keys[0][0])
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
