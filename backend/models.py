@@ -4,15 +4,38 @@ from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
 from backend.authorities.models import EducationAuthority
 from backend.core.db import Base
+from backend.identity.models import (
+    Child,
+    DocumentType,
+    FaceVerification,
+    Guardian,
+    IdentityDispute,
+    Relation,
+    Sex,
+    VerificationLevel,
+)
+from backend.privacy.models import DeletionLog
+from backend.registrations.models import Registration, RegistrationEvent, RegistrationStatus
 from backend.schools.models import Region, RegionLevel, School, SchoolType, SchoolZone, SeatPlan
 from backend.seasons.models import Season, SeasonPhase, SeasonStatus
+from backend.uploads.models import Upload, UploadKind
 
 __all__ = [
     "AuditEvent",
     "Base",
+    "Child",
+    "DeletionLog",
+    "DocumentType",
     "EducationAuthority",
+    "FaceVerification",
+    "Guardian",
+    "IdentityDispute",
     "Region",
     "RegionLevel",
+    "Registration",
+    "RegistrationEvent",
+    "RegistrationStatus",
+    "Relation",
     "Role",
     "School",
     "SchoolType",
@@ -21,5 +44,9 @@ __all__ = [
     "SeasonPhase",
     "SeasonStatus",
     "SeatPlan",
+    "Sex",
+    "Upload",
+    "UploadKind",
     "User",
+    "VerificationLevel",
 ]

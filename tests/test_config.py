@@ -12,7 +12,8 @@ from backend.config import ConfigError, check_production, env_bool, env_int, loa
 SAFE_PRODUCTION = {
     "APP_ENV": "production",
     "SECRET_KEY": "x" * 48,
-    "PII_ENCRYPTION_KEY": "k" * 44,
+    "PII_ENCRYPTION_KEY": "q1V0b3Vy2m9mPq0Jt7x1cK3n4Rk2c1lq0Yd1uWq8bXk",
+    "PII_INDEX_KEY": "Zm9yLWluZGV4LW9ubHktMzItYnl0ZXMtbG9uZy1rZXk",
     "DATABASE_URL": "postgresql://app@db.internal/enrollment",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "WECHAT_APPID": "wx1234567890abcdef",
@@ -56,6 +57,7 @@ def test_safe_production_settings_pass() -> None:
         ({"SECRET_KEY": "dev-only-secret-key-change-me"}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"PII_ENCRYPTION_KEY": ""}, "PII_ENCRYPTION_KEY"),
+        ({"PII_INDEX_KEY": ""}, "PII_INDEX_KEY"),
         ({"DATABASE_URL": "sqlite:///instance/enrollment.sqlite3"}, "SQLite"),
         ({"REDIS_URL": ""}, "REDIS_URL"),
         ({"WECHAT_API_BASE_URL": "http://127.0.0.1:8090/"}, "simulator"),
@@ -73,7 +75,7 @@ def test_production_refuses_unsafe_settings(override: dict[str, Any], complaint:
 def test_create_app_refuses_to_start_in_production_with_defaults(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("SECRET_KEY", "PII_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL",
+    for name in ("SECRET_KEY", "PII_ENCRYPTION_KEY", "PII_INDEX_KEY", "DATABASE_URL", "REDIS_URL",
                  "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_ENV", "production")
