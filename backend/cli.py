@@ -52,7 +52,27 @@ def seed_demo() -> None:
     click.echo(summary.describe())
 
 
+@click.command("purge-season")
+@click.option("--season-id", type=int, required=True)
+@click.option("--by", "performed_by", required=True, help="who ordered the purge (recorded)")
+@click.option("--dry-run", is_flag=True, help="count what would be deleted, delete nothing")
+def purge_season(season_id: int, performed_by: str, dry_run: bool) -> None:
+    """Delete a closed season's documents, ID numbers and phones; keep anonymous counts."""
+    from backend.privacy.services import PurgeRefused
+    from backend.privacy.services import purge_season as purge
+
+    try:
+        report = purge(season_id, performed_by=performed_by, dry_run=dry_run)
+    except PurgeRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    commit()
+    verb = "would delete" if dry_run else "deleted"
+    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
+    click.echo(f"season {season_id}: {verb} {counts}; "
+               f"kept statistics of {report.statistics.get('registrations', 0)} registrations")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (db_upgrade, create_staff, seed_demo):
+    for command in (db_upgrade, create_staff, seed_demo, purge_season):
         app.cli.add_command(command)

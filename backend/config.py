@@ -18,6 +18,7 @@ DEFAULT_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in 
 DEFAULT_WECHAT_APPID = "wxdemo000000000001"
 DEFAULT_WECHAT_SECRET = "demo-secret"  # noqa: S105 - the simulator's demo credential
 WECHAT_PRODUCTION_BASE_URL = "https://api.weixin.qq.com/"
+SIMULATOR_BASE_URL = "http://127.0.0.1:8090/"
 
 
 class ConfigError(RuntimeError):
@@ -94,9 +95,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REDIS_KEY_PREFIX": env_str(env, "REDIS_KEY_PREFIX", "enroll:"),
         "WECHAT_APPID": env_str(env, "WECHAT_APPID", DEFAULT_WECHAT_APPID),
         "WECHAT_SECRET": env_str(env, "WECHAT_SECRET", DEFAULT_WECHAT_SECRET),
-        "WECHAT_API_BASE_URL": normalize_base_url(
-            env_str(env, "WECHAT_API_BASE_URL", "http://127.0.0.1:8090/")
-        ),
+        # The simulator while the credentials are the demo ones, WeChat itself otherwise.
+        "WECHAT_API_BASE_URL": normalize_base_url(env_str(
+            env, "WECHAT_API_BASE_URL",
+            SIMULATOR_BASE_URL if env_str(env, "WECHAT_APPID", DEFAULT_WECHAT_APPID)
+            == DEFAULT_WECHAT_APPID else WECHAT_PRODUCTION_BASE_URL,
+        )),
         "WECHAT_TIMEOUT_SECONDS": env_float(env, "WECHAT_TIMEOUT_SECONDS", 5.0),
         "PARENT_SESSION_TTL_SECONDS": env_int(env, "PARENT_SESSION_TTL_SECONDS", 7 * 24 * 3600),
         "STAFF_SESSION_TTL_SECONDS": env_int(env, "STAFF_SESSION_TTL_SECONDS", 8 * 3600),

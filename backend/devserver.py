@@ -17,7 +17,7 @@ from types import FrameType
 
 import requests
 
-from backend.config import INSTANCE_DIR, load_settings
+from backend.config import DEFAULT_WECHAT_APPID, INSTANCE_DIR, load_settings
 from backend.core.redis import EmbeddedRedis
 
 
@@ -59,8 +59,11 @@ def main() -> None:
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     embedded: EmbeddedRedis | None = None
 
+    # The simulator stands in for WeChat only while no real credentials are configured.
+    use_simulator = not env.get("WECHAT_API_BASE_URL") and (
+        settings["WECHAT_APPID"] == DEFAULT_WECHAT_APPID)
     for port, what in ((args.port, "API"), (args.sim_port, "simulator")):
-        if what == "simulator" and env.get("WECHAT_API_BASE_URL"):
+        if what == "simulator" and not use_simulator:
             continue
         if not _port_free(port):
             raise SystemExit(f"port {port} for the {what} is in use; pass "
@@ -87,13 +90,15 @@ def main() -> None:
         env.setdefault("DATABASE_URL", settings["DATABASE_URL"])
 
         sim_url = ""
-        if not env.get("WECHAT_API_BASE_URL"):
+        if use_simulator:
             sim_url = f"http://127.0.0.1:{args.sim_port}/"
             env["WECHAT_API_BASE_URL"] = sim_url
+            # Credentials travel in the environment, not in argv where `ps` shows them.
+            env.setdefault("WECHAT_APPID", settings["WECHAT_APPID"])
+            env.setdefault("WECHAT_SECRET", settings["WECHAT_SECRET"])
             simulator = subprocess.Popen([
                 sys.executable, "-m", "backend.wechat.simulator", "--host", "127.0.0.1",
-                "--port", str(args.sim_port), "--appid", settings["WECHAT_APPID"],
-                "--secret", settings["WECHAT_SECRET"],
+                "--port", str(args.sim_port),
             ], env=env)
             children.append(("WeChat simulator", simulator))
             _wait_http(sim_url + "sim/health", simulator, "WeChat simulator")

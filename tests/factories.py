@@ -92,3 +92,78 @@ def make_staff(authority: EducationAuthority, *, school: School | None = None,
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# --- identity -------------------------------------------------------------------------
+
+SAMPLE_REGION = "141124"  # Lin County's division code; sequence numbers 9xx are fictional
+
+
+def make_id_number(birth: dt.date, seq: int = 901, *, male: bool = True,
+                   region: str = SAMPLE_REGION) -> str:
+    """A valid-checksum resident ID number from an obviously fictional sequence (9xx)."""
+    from stdnum.cn import ric
+
+    seq = seq - seq % 2 + (1 if male else 0)  # odd 17th digit = male (GB 11643)
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def make_parent(openid: str | None = None) -> User:
+    """A parent account (as after a first WeChat login)."""
+    user = User(role=Role.PARENT, openid=openid or f"o-factory-{next(_seq)}")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_guardian(user: User | None = None, *, id_number: str | None = None,
+                  name: str = "张示例", phone: str | None = "13800000001") -> Any:
+    """A bound guardian with encrypted ID number and phone."""
+    from backend.core import pii
+    from backend.identity.models import DocumentType, Guardian, Relation
+
+    user = user or make_parent()
+    number = id_number or make_id_number(dt.date(1990, 5, 1), 900 + next(_seq) % 90)
+    guardian = Guardian(
+        user_id=user.id, name=name, document_type=DocumentType.RESIDENT_ID,
+        id_number_enc=pii.encrypt(number, "guardian.id_number"),
+        id_number_index=pii.blind_index(number, "guardian.id_number"),
+        relation=Relation.MOTHER,
+        phone_enc=pii.encrypt(phone, "guardian.phone") if phone else None,
+        phone_index=pii.blind_index(phone, "guardian.phone") if phone else None,
+    )
+    db.session.add(guardian)
+    db.session.flush()
+    return guardian
+
+
+def make_child(guardian: Any, village: Region, *, birth: dt.date = dt.date(2018, 3, 1),
+               name: str = "张小示", id_number: str | None = None) -> Any:
+    """A child of `guardian` with household registration in `village`."""
+    from backend.core import pii
+    from backend.identity.models import Child, DocumentType, Sex
+
+    number = id_number or make_id_number(birth, 900 + next(_seq) % 90)
+    child = Child(
+        guardian_id=guardian.id, name=name, document_type=DocumentType.RESIDENT_ID,
+        id_number_enc=pii.encrypt(number, "child.id_number"),
+        id_number_index=pii.blind_index(number, "child.id_number"),
+        birth_date=birth, sex=Sex.MALE, hukou_region_id=village.id,
+    )
+    db.session.add(child)
+    db.session.flush()
+    return child
+
+
+def make_registration(season: Season, child: Any, school: School, **kw: Any) -> Any:
+    """A registration of `child` at `school` (status submitted unless given)."""
+    from backend.registrations.models import Basis, Registration
+
+    registration = Registration(**{
+        "season_id": season.id, "child_id": child.id, "school_id": school.id,
+        "submitted_by_user_id": child.guardian.user_id, "basis": Basis.HUKOU,
+        "ticket": f"t-{next(_seq)}", **kw})
+    db.session.add(registration)
+    db.session.flush()
+    return registration

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.identity.schemas import ChildOut, GuardianOut
+
 
 class WeChatLoginIn(BaseModel):
     """The code `wx.login()` returned on the phone."""
@@ -43,10 +45,10 @@ class LoginOut(BaseModel):
 
 
 class MeOut(UserOut):
-    """The caller with masked identity and children (filled in once identity is bound)."""
+    """The caller with masked identity and children (parents, once identity is bound)."""
 
-    identity: dict[str, str] | None = None
-    children: list[dict[str, str]] = Field(default_factory=list)
+    identity: GuardianOut | None = None
+    children: list[ChildOut] = Field(default_factory=list)
 
 
 class StaffAccountIn(BaseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from backend.accounts.models import Role, User
 from backend.accounts.schemas import MeOut, StaffAccountOut, UserOut
+from backend.identity.serializers import child_out, guardian_out
+from backend.identity.services import guardian_of
 
 
 def user_out(user: User) -> UserOut:
@@ -11,7 +13,7 @@ def user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
         role=user.role.value,
-        identity_bound=False,
+        identity_bound=user.role is Role.PARENT and guardian_of(user) is not None,
         username=user.username,
         display_name=user.display_name,
         authority=user.authority.code if user.authority else None,
@@ -20,8 +22,16 @@ def user_out(user: User) -> UserOut:
 
 
 def me_out(user: User) -> MeOut:
-    """The caller's own view of their account."""
-    return MeOut(**user_out(user).model_dump())
+    """The caller's own view of their account, with the family for parents."""
+    me = MeOut(**user_out(user).model_dump())
+    guardian = guardian_of(user) if user.role is Role.PARENT else None
+    if guardian is not None:
+        # Imported here: identity's routes import accounts' schemas.
+        from backend.identity.routes import season_for
+
+        me.identity = guardian_out(guardian)
+        me.children = [child_out(c, season_for(c)) for c in guardian.children]
+    return me
 
 
 def staff_account_out(user: User) -> StaffAccountOut:

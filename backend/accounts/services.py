@@ -8,19 +8,21 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
 from backend.accounts.sessions import (
     SessionInfo,
-    create_session,
+    new_token,
     resolve_session,
     revoke_session,
+    store_session,
     store_wechat_session_key,
 )
 from backend.audit.services import client_fingerprint
 from backend.authorities.models import EducationAuthority
-from backend.core.db import db, utcnow
+from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
 from backend.core.redis import redis_store
 from backend.schools.models import School
@@ -67,63 +69,98 @@ def login_with_wechat(code: str) -> LoginResult:
         logger.error("code2Session failed errcode=%s", exc.errcode)
         raise _wechat_unavailable() from exc
 
-    user = db.session.scalar(select(User).where(User.openid == wx_session.openid))
-    if user is None:
-        user = User(role=Role.PARENT, openid=wx_session.openid)
-        db.session.add(user)
-    elif user.role is not Role.PARENT or not user.is_active:
+    user = _parent_for_openid(wx_session.openid)
+    if user.role is not Role.PARENT or not user.is_active:
         raise ApiError(403, "ACCOUNT_DISABLED", "该账号已停用，请联系教育局")
     if wx_session.unionid:
         user.unionid = wx_session.unionid
     user.last_login_at = utcnow()
     db.session.flush()
     ttl = int(current_app.config["PARENT_SESSION_TTL_SECONDS"])
-    store_wechat_session_key(user.id, wx_session.session_key, ttl)
-    token = create_session(user.id, user.role.value, ttl)
+    token = _session_after_commit(user, ttl, wx_session.session_key)
     logger.info("parent signed in user_id=%s", user.id)
     return LoginResult(user=user, token=token, expires_in=ttl)
 
 
-def _failure_keys(username: str, fingerprint: str | None) -> list[tuple[str, int]]:
+def _parent_for_openid(openid: str) -> User:
+    user = db.session.scalar(select(User).where(User.openid == openid))
+    if user is not None:
+        return user
+    try:
+        # wx.login often runs twice at launch: two first logins may race to create the user.
+        with db.session.begin_nested():
+            user = User(role=Role.PARENT, openid=openid)
+            db.session.add(user)
+    except IntegrityError:
+        user = db.session.scalar(select(User).where(User.openid == openid))
+        if user is None:
+            raise
+    return user
+
+
+def _session_after_commit(user: User, ttl: int, session_key: str | None = None) -> str:
+    # The token only starts to work once the user row is committed, so a rolled-back
+    # first login can never leave a token pointing at an id that is later reused.
+    token = new_token()
+    user_id, role = user.id, user.role.value
+
+    def store() -> None:
+        if session_key:
+            store_wechat_session_key(user_id, session_key, ttl)
+        store_session(token, user_id, role, ttl)
+
+    after_commit(store, essential=True)
+    return token
+
+
+def _attempt_keys(username: str, fingerprint: str | None) -> list[tuple[str, int]]:
     config = current_app.config
-    keys = [(redis_store.key("login-failures", "user", username.lower()),
+    keys = [(redis_store.key("login-attempts", "user", username.lower()),
              int(config["LOGIN_MAX_FAILURES"]))]
     if fingerprint:
-        keys.append((redis_store.key("login-failures", "client", fingerprint),
+        keys.append((redis_store.key("login-attempts", "client", fingerprint),
                      int(config["LOGIN_MAX_FAILURES_PER_CLIENT"])))
     return keys
 
 
-def _check_lockout(keys: list[tuple[str, int]]) -> None:
-    client = redis_store.client
-    for key, limit in keys:
-        failures = int(client.get(key) or 0)
-        if failures >= limit:
-            retry_after = max(int(client.ttl(key)), 1)
+def _reserve_attempt(keys: list[tuple[str, int]]) -> None:
+    # Count the attempt before checking the password, atomically: parallel guesses each
+    # take a slot, so no burst can slip past the limit while Argon2 runs.
+    window = int(current_app.config["LOGIN_LOCKOUT_SECONDS"])
+    with redis_store.client.pipeline() as pipe:
+        for key, _limit in keys:
+            pipe.set(key, 0, ex=window, nx=True)
+            pipe.incr(key)
+            pipe.ttl(key)
+        results = pipe.execute()
+    for n, (_key, limit) in enumerate(keys):
+        attempts, ttl = int(results[n * 3 + 1]), int(results[n * 3 + 2])
+        if attempts > limit:
+            retry_after = max(ttl, 1)
             raise ApiError(429, "TOO_MANY_LOGIN_ATTEMPTS",
                            f"登录失败次数过多，请 {max(retry_after // 60, 1)} 分钟后再试",
                            headers={"Retry-After": str(retry_after)})
 
 
-def _record_failure(keys: list[tuple[str, int]]) -> None:
-    window = int(current_app.config["LOGIN_LOCKOUT_SECONDS"])
+def _release_attempt(keys: list[tuple[str, int]]) -> None:
+    # A successful login clears the user's failures and gives the client its slot back.
     with redis_store.client.pipeline() as pipe:
-        for key, _limit in keys:
-            pipe.incr(key)
-            pipe.expire(key, window)
+        pipe.delete(keys[0][0])
+        for key, _limit in keys[1:]:
+            pipe.decr(key)
         pipe.execute()
 
 
 def login_staff(username: str, password: str, client_address: str | None) -> LoginResult:
     """Password login for staff, locked for a while after repeated failures."""
+    username = username.strip()
     fingerprint = client_fingerprint(client_address)
-    keys = _failure_keys(username, fingerprint)
-    _check_lockout(keys)
+    keys = _attempt_keys(username, fingerprint)
+    _reserve_attempt(keys)
     user = db.session.scalar(
-        select(User).where(User.username == username.strip(), User.role != Role.PARENT)
+        select(User).where(User.username == username, User.role != Role.PARENT)
     )
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        _record_failure(keys)
         # Queued at once: the request fails, so there is no commit to wait for.
         enqueue("audit.record", {
             "action": "staff.login_failed", "client_fingerprint": fingerprint,
@@ -133,12 +170,12 @@ def login_staff(username: str, password: str, client_address: str | None) -> Log
         raise ApiError(401, "INVALID_CREDENTIALS", "用户名或密码错误")
     if not user.is_active:
         raise ApiError(403, "ACCOUNT_DISABLED", "该账号已停用，请联系教育局")
-    redis_store.client.delete(keys[0][0])
+    _release_attempt(keys)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     ttl = int(current_app.config["STAFF_SESSION_TTL_SECONDS"])
-    token = create_session(user.id, user.role.value, ttl)
+    token = _session_after_commit(user, ttl)
     enqueue_after_commit("audit.record", {
         "action": "staff.login", "actor_user_id": user.id, "actor_role": user.role.value,
         "object_type": "user", "object_id": user.id, "client_fingerprint": fingerprint,
@@ -210,15 +247,19 @@ def create_staff_account(
             raise ApiError(404, "SCHOOL_NOT_FOUND", "本辖区内没有该学校")
     elif school_code:
         raise ApiError(422, "SCHOOL_NOT_ALLOWED", "教育局账号不隶属于某所学校")
+    taken = ApiError(409, "USERNAME_TAKEN", "该用户名已被使用")
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise ApiError(409, "USERNAME_TAKEN", "该用户名已被使用")
+        raise taken
     user = User(
         role=staff_role, username=username, password_hash=hash_password(password),
         display_name=display_name, authority_id=authority.id,
         school_id=school.id if school else None,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError as exc:  # created by someone else a moment ago
+        raise taken from exc
     logger.info("staff account created user_id=%s role=%s", user.id, staff_role.value)
     return user
 

@@ -24,18 +24,30 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_session(user_id: int, role: str, ttl_seconds: int) -> str:
-    """Mint a token for a user; the token itself is returned once and never stored."""
-    token = secrets.token_urlsafe(32)
+def new_token() -> str:
+    """A fresh random token (not yet valid: store_session makes it so)."""
+    return secrets.token_urlsafe(32)
+
+
+def store_session(token: str, user_id: int, role: str, ttl_seconds: int) -> None:
+    """Make `token` stand for the user for `ttl_seconds`; the token itself is never stored."""
     token_hash = _hash(token)
-    client = redis_store.client
+    now = time.time()
     user_key = redis_store.key("user-sessions", user_id)
-    payload = json.dumps({"uid": user_id, "role": role, "iat": int(time.time())})
-    with client.pipeline() as pipe:
+    payload = json.dumps({"uid": user_id, "role": role, "iat": int(now)})
+    with redis_store.client.pipeline() as pipe:
         pipe.set(redis_store.key("session", token_hash), payload, ex=ttl_seconds)
-        pipe.sadd(user_key, token_hash)
+        # The user's sessions, scored by expiry: expired ones are trimmed on every login.
+        pipe.zadd(user_key, {token_hash: now + ttl_seconds})
+        pipe.zremrangebyscore(user_key, "-inf", now)
         pipe.expire(user_key, ttl_seconds)
         pipe.execute()
+
+
+def create_session(user_id: int, role: str, ttl_seconds: int) -> str:
+    """Mint and store a token at once; returns the token (shown to the client only)."""
+    token = new_token()
+    store_session(token, user_id, role, ttl_seconds)
     return token
 
 
@@ -55,15 +67,16 @@ def revoke_session(info: SessionInfo) -> None:
     """End one session at once."""
     with redis_store.client.pipeline() as pipe:
         pipe.delete(redis_store.key("session", info.token_hash))
-        pipe.srem(redis_store.key("user-sessions", info.user_id), info.token_hash)
+        pipe.zrem(redis_store.key("user-sessions", info.user_id), info.token_hash)
         pipe.execute()
 
 
 def revoke_all_sessions(user_id: int) -> int:
-    """End every session of a user (password change, account disabled); returns how many."""
+    """End every session of a user (account disabled or moved); returns how many."""
     client = redis_store.client
     user_key = redis_store.key("user-sessions", user_id)
-    hashes = [h.decode() for h in client.smembers(user_key)]  # type: ignore[union-attr]
+    hashes = [h.decode() if isinstance(h, bytes) else str(h)
+              for h in client.zrange(user_key, 0, -1)]
     with client.pipeline() as pipe:
         for token_hash in hashes:
             pipe.delete(redis_store.key("session", token_hash))

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from backend.audit.models import AuditEvent
 
@@ -22,7 +22,7 @@ def client_fingerprint(address: str | None) -> str | None:
 
 
 def record_audit(
-    session: Session,
+    session: Session | scoped_session[Session],
     *,
     action: str,
     actor_user_id: int | None = None,

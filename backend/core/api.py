@@ -7,16 +7,25 @@ document cannot drift from what the API accepts.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import BadRequest
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from backend.core.db import commit, db, discard_after_commit
+from backend.core.db import db, discard_after_commit, run_after_commit
 from backend.core.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+
+def _constraint_name(exc: IntegrityError) -> str:
+    diag = getattr(exc.orig, "diag", None)
+    return str(getattr(diag, "constraint_name", None) or "unknown")
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,11 @@ class ApiMeta:
     status: int = 200
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
-    extra_responses: dict[int, str] = field(default_factory=dict)
+    # A view that returns a file: its media type (e.g. "text/csv", "image/*").
+    produces: str | None = None
+    # A multipart view (parses its own form): its fields and its file fields, for the docs.
+    form: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
 
 
 # Chinese wording for pydantic's error types; anything else is "格式不正确".
@@ -72,12 +85,47 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "请以 application/json 格式提交")
     try:
         payload = request.get_json()
-    except BadRequest as exc:
-        raise ApiError(400, "INVALID_JSON", "请求内容不是有效的 JSON") from exc
+        unsafe = _has_control_characters(payload)
+    except (BadRequest, RecursionError, ValueError):
+        # RecursionError: absurdly deep nesting, e.g. "[" * 100000.
+        raise ApiError(400, "INVALID_JSON", "请求内容不是有效的 JSON") from None
+    if unsafe:
+        raise ApiError(400, "INVALID_CHARACTERS", "提交的内容包含无效字符")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise validation_error(exc) from exc
+
+
+_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+
+
+def _has_control_characters(value: Any) -> bool:
+    """NUL and other control characters: PostgreSQL rejects NUL, nobody types them."""
+    if isinstance(value, str):
+        return not _CONTROL.isdisjoint(value)
+    if isinstance(value, dict):
+        return any(_has_control_characters(k) or _has_control_characters(v)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_control_characters(v) for v in value)
+    return False
+
+
+def reject_control_characters() -> None:
+    """before_request: refuse control characters in the path, query string and form fields."""
+    if _has_control_characters(request.path) or any(
+        _has_control_characters(k) or _has_control_characters(v)
+        for k, v in request.args.items(multi=True)
+    ):
+        raise ApiError(400, "INVALID_CHARACTERS", "请求地址包含无效字符")
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            fields = list(request.form.values())
+        except RequestEntityTooLarge:
+            return  # the view answers with its own, more specific 413
+        if any(_has_control_characters(v) for v in fields):
+            raise ApiError(400, "INVALID_CHARACTERS", "提交的内容包含无效字符")
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -108,10 +156,13 @@ def api(
     status: int = 200,
     errors: tuple[int, ...] = (),
     tags: tuple[str, ...] = (),
+    produces: str | None = None,
+    form: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Wrap a view: parse `body`/`query`, call it, commit, then run after-commit effects."""
     meta = ApiMeta(body=body, query=query, response=response, status=status,
-                   errors=errors, tags=tags)
+                   errors=errors, tags=tags, produces=produces, form=form, files=files)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)
@@ -123,11 +174,22 @@ def api(
             try:
                 result = view(*args, **kwargs)
                 # One commit per request; side effects only after it succeeded.
-                commit()
+                db.session.commit()
+            except IntegrityError as exc:
+                db.session.rollback()
+                discard_after_commit()
+                # A constraint caught a race the service did not foresee: a conflict, not
+                # a crash. The database's own message (it quotes values) is not logged.
+                logger.warning("integrity conflict request_id=%s constraint=%s",
+                               g.get("request_id", "-"), _constraint_name(exc))
+                raise ApiError(
+                    409, "CONFLICT", "数据已被他人修改或重复提交，请刷新后重试"
+                ) from None
             except BaseException:
                 db.session.rollback()
                 discard_after_commit()
                 raise
+            run_after_commit()
             return _to_response(result, status)
 
         wrapper._api_meta = meta  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
 
 # Stable constraint names so Alembic migrations are reproducible on every backend.
 NAMING_CONVENTION = {
@@ -170,19 +173,34 @@ class Database:
 db = Database()
 
 
-def after_commit(callback: Callable[[], None]) -> None:
-    """Run a side effect (queue push, notice) only after the request's transaction commits."""
+def after_commit(callback: Callable[[], None], *, essential: bool = False) -> None:
+    """Run a side effect (queue push, notice) only after the request's transaction commits.
+
+    A failing non-essential effect is logged and the request still succeeds (its work is
+    committed); an essential one (e.g. storing the session a login returns) fails it.
+    """
     if not has_app_context():
         raise RuntimeError("after_commit needs an app context")
-    g.setdefault("_after_commit", []).append(callback)
+    g.setdefault("_after_commit", []).append((callback, essential))
+
+
+def run_after_commit() -> None:
+    """Run the side effects queued for the transaction that just committed."""
+    callbacks: list[tuple[Callable[[], None], bool]] = g.pop("_after_commit", [])
+    for callback, essential in callbacks:
+        try:
+            callback()
+        except Exception:
+            if essential:
+                raise
+            logger.exception("after-commit effect failed request_id=%s",
+                             g.get("request_id", "-"))
 
 
 def commit() -> None:
     """Commit the request's transaction, then run the side effects queued for it."""
     db.session.commit()
-    callbacks = g.pop("_after_commit", [])
-    for callback in callbacks:
-        callback()
+    run_after_commit()
 
 
 def discard_after_commit() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -80,6 +82,17 @@ def init_app(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             headers["Allow"] = exc.get_response().headers["Allow"]
         return error_response(status, code, message, headers=headers)
+
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    def _backend_down(exc: Exception) -> Response:
+        # Redis or the database is unreachable: tell the client to come back, not "bug".
+        logger.error("backend unavailable request_id=%s error=%s", g.get("request_id", "-"),
+                     type(exc).__name__)
+        return error_response(503, "SERVICE_UNAVAILABLE", "系统繁忙，请稍后再试",
+                              headers={"Retry-After": "10"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -17,7 +17,10 @@ _REDACTIONS = [
     (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"), "[id-number]"),
     (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "[phone]"),
     (
-        re.compile(r"(?i)((?:token|session_key|password|secret|code)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+"),
+        re.compile(
+            r"(?i)(\b(?:access_token|token|session_key|password|secret|js_code|code)"
+            r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+"
+        ),
         r"\1[redacted]",
     ),
 ]
@@ -41,6 +44,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole formatted output, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def configure_logging(level: str = "INFO") -> None:
     """One stream handler on the root logger with the redacting filter (idempotent)."""
     root = logging.getLogger()
@@ -50,7 +60,7 @@ def configure_logging(level: str = "INFO") -> None:
             return
     handler = logging.StreamHandler()
     handler._enrollment = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     # wechatpy logs request URLs that carry access tokens: keep it quiet.

@@ -60,7 +60,8 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
         roles: tuple[str, ...] | None = getattr(view, "_api_roles", None)
         metas.append((rule, rule.endpoint, meta, roles))
         if meta:
-            models.update(m for m in (meta.body, meta.query, meta.response) if m is not None)
+            models.update(m for m in (meta.body, meta.query, meta.response, meta.form)
+                          if m is not None)
 
     ordered = sorted(models, key=lambda m: m.__name__)
     _, defs = models_json_schema(
@@ -91,9 +92,17 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                     "description": "OK",
                     "content": {"application/json": {"schema": ref(meta.response)}},
                 }
+            elif meta and meta.produces:
+                operation["responses"][status] = {
+                    "description": "file",
+                    "content": {meta.produces: {"schema": {"type": "string",
+                                                           "format": "binary"}}},
+                }
             else:
                 operation["responses"][status] = {"description": "OK"}
+            error_statuses = set(meta.errors if meta else ())
             if meta and meta.query is not None:
+                error_statuses.add(422)
                 query_schema = meta.query.model_json_schema()
                 required = set(query_schema.get("required", []))
                 for name, prop in query_schema.get("properties", {}).items():
@@ -102,13 +111,23 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                         "schema": {k: v for k, v in prop.items() if k != "title"},
                         **({"description": prop["description"]} if "description" in prop else {}),
                     })
-            error_statuses = set(meta.errors if meta else ())
             if meta and meta.body is not None:
                 operation["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": ref(meta.body)}},
                 }
                 error_statuses.update({400, 415, 422})
+            if meta and (meta.form is not None or meta.files):
+                form_schema: dict[str, Any] = {"type": "object", "properties": {
+                    name: {"type": "string", "format": "binary"} for name in meta.files},
+                    "required": list(meta.files)}
+                if meta.form is not None:
+                    form_schema = {"allOf": [ref(meta.form), form_schema]}
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": form_schema}},
+                }
+                error_statuses.update({400, 413, 422})
             if roles is not None:
                 operation["security"] = [{"bearerAuth": []}]
                 operation["description"] = "Roles: " + ", ".join(roles)

@@ -19,6 +19,8 @@ from backend.schools.schemas import (
     SeatPlanOut,
     TownOut,
     VillageOut,
+    ZoneLookupOut,
+    ZoneLookupQuery,
 )
 from backend.seasons.schemas import AuthorityQuery
 from backend.seasons.services import current_season
@@ -71,6 +73,19 @@ def get_school(code: str) -> SchoolDetail:
         contacts=school.contacts, zone=[RegionRef(code=r.code, name=r.name) for r in zone],
         required_materials=school.required_materials,
         implementation_plan=school.implementation_plan,
+    )
+
+
+@bp.get("/zones/lookup")
+@api(query=ZoneLookupQuery, response=ZoneLookupOut, errors=(404,))
+def lookup_zone(query: ZoneLookupQuery) -> ZoneLookupOut:
+    """The zoned school(s) of a village/community, with their current seat plans."""
+    region, schools = services.zoned_schools(query.region_code)
+    year, plans = _plans(region.authority_id, schools)
+    return ZoneLookupOut(
+        region=RegionRef(code=region.code, name=region.name), town=_ref(region.parent),
+        schools=[SchoolSummary(**_summary(s, year, plans.get(s.id)))  # type: ignore[arg-type]
+                 for s in schools],
     )
 
 

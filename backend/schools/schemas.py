@@ -59,6 +59,21 @@ class SchoolList(BaseModel):
     items: list[SchoolSummary]
 
 
+class ZoneLookupQuery(BaseModel):
+    """A village/community code from GET /api/v1/regions."""
+
+    model_config = ConfigDict(extra="forbid")
+    region_code: str = Field(min_length=1, max_length=32)
+
+
+class ZoneLookupOut(BaseModel):
+    """The school(s) a village/community is zoned to (public and private options)."""
+
+    region: RegionRef
+    town: RegionRef | None
+    schools: list[SchoolSummary]
+
+
 class VillageOut(RegionRef):
     """A village or community."""
 

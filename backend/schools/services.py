@@ -47,6 +47,21 @@ def seat_plans(season_id: int, school_ids: list[int]) -> dict[int, SeatPlan]:
     return {plan.school_id: plan for plan in plans}
 
 
+def zoned_schools(region_code: str) -> tuple[Region, list[School]]:
+    """划片: the active schools whose zone contains a village/community."""
+    region = db.session.scalar(select(Region).where(Region.code == region_code))
+    if region is None:
+        raise ApiError(404, "REGION_NOT_FOUND", "未找到该村或社区，请从列表中选择")
+    if region.level is RegionLevel.TOWN:
+        raise ApiError(422, "REGION_NOT_SPECIFIC", "请选择到村或社区")
+    schools = list(db.session.scalars(
+        select(School).join(SchoolZone, SchoolZone.school_id == School.id)
+        .where(SchoolZone.region_id == region.id, School.is_active.is_(True))
+        .options(selectinload(School.town)).order_by(School.type, School.code)
+    ))
+    return region, schools
+
+
 def list_regions(authority_id: int) -> list[Region]:
     """Towns of an authority with their villages/communities loaded."""
     return list(db.session.scalars(

@@ -43,6 +43,9 @@ class Season(TimestampMixin, Base):
         str_enum(SeasonStatus, "season_status"), default=SeasonStatus.DRAFT
     )
     is_sample: Mapped[bool] = mapped_column(default=False)
+    # Personal data of this season may be purged from this date (set by the bureau).
+    purge_personal_data_after: Mapped[dt.date | None]
+    personal_data_purged_at: Mapped[dt.datetime | None]
 
     authority: Mapped[EducationAuthority] = relationship()
     phases: Mapped[list[SeasonPhase]] = relationship(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -32,6 +34,12 @@ class WeChatError(Exception):
 
 class WeChatUnavailable(Exception):
     """WeChat could not be reached, timed out, or said it is busy."""
+
+
+def face_cert_hash(cert_type: str, cert_name: str, cert_no: str) -> str:
+    """queryVerifyInfo's cert_hash: base64(sha256) of the cert_info sent to getVerifyId."""
+    text = f"cert_type={cert_type}&cert_name={cert_name}&cert_no={cert_no}"
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,9 @@ class StableTokenClient(WeChatClient):
                 request=response.request, response=response,
             )
         expires_in = int(result.get("expires_in", 7200))
-        # Refresh a little early so no request goes out with a token about to lapse.
-        ttl = max(expires_in - 300, 60)
+        # Refresh a little early so no request goes out with a token about to lapse; keep
+        # above wechatpy's own 60 s margin or every call would refetch.
+        ttl = max(expires_in - 300, 120)
         self.session.set(self.access_token_key, result["access_token"], ttl)
         self.expires_at = int(time.time()) + ttl
         return result
@@ -108,9 +117,9 @@ class WeChatAdapter:
             raise RuntimeError("WeChat adapter is not initialised")
         return self._client
 
-    def _call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, endpoint: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return self.client.get(endpoint, **kwargs) if method == "get" \
+            result = self.client.get(endpoint, **kwargs) if method == "get" \
                 else self.client.post(endpoint, **kwargs)
         except requests.RequestException as exc:
             logger.warning("WeChat unreachable endpoint=%s error=%s", endpoint,
@@ -122,6 +131,21 @@ class WeChatAdapter:
                 raise WeChatUnavailable(str(exc.errcode)) from exc
             logger.info("WeChat error endpoint=%s errcode=%s", endpoint, exc.errcode)
             raise WeChatError(int(exc.errcode), str(exc.errmsg)) from exc
+        if not isinstance(result, dict):
+            # wechatpy hands back the raw response when the body is not JSON (a proxy's
+            # HTML error page, say): WeChat is effectively unavailable.
+            logger.warning("WeChat answered with a non-JSON body endpoint=%s", endpoint)
+            raise WeChatUnavailable("non-JSON response")
+        return result
+
+    def _fields(self, result: dict[str, Any], endpoint: str, *path: str) -> Any:
+        value: Any = result
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                logger.warning("WeChat response lacks %s endpoint=%s", ".".join(path), endpoint)
+                raise WeChatUnavailable("incomplete response")
+            value = value[key]
+        return value
 
     def code_to_session(self, code: str) -> LoginSession:
         """sns/jscode2session: exchange a wx.login code for openid (+unionid) and session_key."""
@@ -132,8 +156,10 @@ class WeChatAdapter:
             params={"appid": self.appid, "secret": self.client.secret, "js_code": code,
                     "grant_type": "authorization_code", "access_token": None},
         )
+        endpoint = "sns/jscode2session"
         return LoginSession(
-            openid=result["openid"], session_key=result["session_key"],
+            openid=str(self._fields(result, endpoint, "openid")),
+            session_key=str(self._fields(result, endpoint, "session_key")),
             unionid=result.get("unionid"),
         )
 
@@ -141,7 +167,26 @@ class WeChatAdapter:
         """wxa/business/getuserphonenumber: the phone behind a getPhoneNumber code."""
         result = self._call("post", "wxa/business/getuserphonenumber", data={"code": code},
                             api_base_url=self.base_url)
-        return str(result["phone_info"]["purePhoneNumber"])
+        return str(self._fields(result, "getuserphonenumber", "phone_info", "purePhoneNumber"))
+
+    def get_verify_id(self, *, openid: str, out_seq_no: str, name: str,
+                      id_number: str) -> tuple[str, int]:
+        """getVerifyId (人脸核身): a verify_id for wx.requestFacialVerify, and its lifetime."""
+        result = self._call("post", "cityservice/face/identify/getverifyid", data={
+            "out_seq_no": out_seq_no, "openid": openid,
+            "cert_info": {"cert_type": "IDENTITY_CARD", "cert_name": name, "cert_no": id_number},
+        }, api_base_url=self.base_url)
+        verify_id = self._fields(result, "getverifyid", "verify_id")
+        return str(verify_id), int(result.get("expires_in", 3600))
+
+    def query_verify_info(self, *, openid: str, out_seq_no: str, verify_id: str, name: str,
+                          id_number: str) -> int:
+        """queryVerifyInfo: the true face-verification result (10000 = the person matches)."""
+        result = self._call("post", "cityservice/face/identify/queryverifyinfo", data={
+            "verify_id": verify_id, "out_seq_no": out_seq_no, "openid": openid,
+            "cert_hash": face_cert_hash("IDENTITY_CARD", name, id_number),
+        }, api_base_url=self.base_url)
+        return int(self._fields(result, "queryverifyinfo", "verify_ret"))
 
     def ping(self) -> bool:
         """Whether an access token can be obtained (used by diagnostics, not by /readyz)."""

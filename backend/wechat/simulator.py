@@ -3,7 +3,8 @@
 A small standalone Flask app that answers the WeChat endpoints the backend uses
 (``cgi-bin/token``, ``cgi-bin/stable_token``, ``sns/jscode2session``,
 ``wxa/business/getuserphonenumber``, ``cgi-bin/message/subscribe/send``,
-``wxa/getwxacodeunlimit`` and ``wxa/msg_sec_check``) with WeChat's field names,
+``wxa/getwxacodeunlimit``, ``wxa/msg_sec_check`` and the 人脸核身 pair
+``cityservice/face/identify/getverifyid`` / ``queryverifyinfo``) with WeChat's field names,
 JSON shapes and error codes, so the backend can talk to it through wechatpy
 exactly as it talks to ``https://api.weixin.qq.com/``.
 
@@ -23,8 +24,10 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import hashlib
 import io
 import itertools
+import logging
 import os
 import re
 import secrets
@@ -49,6 +52,7 @@ __all__ = [
     "FAULT_ENDPOINTS",
     "WeChatSimulator",
     "create_simulator_app",
+    "face_cert_hash",
     "main",
     "valid_subscribe_field",
     "wechat_error",
@@ -83,6 +87,8 @@ FAULT_ENDPOINTS: frozenset[str] = frozenset(
         "subscribe_send",
         "getwxacodeunlimit",
         "msg_sec_check",
+        "getverifyid",
+        "queryverifyinfo",
     }
 )
 
@@ -123,8 +129,15 @@ ERRMSGS: dict[int, str] = {
     45011: "api minute-quota reach limit  mustslower  retry next minute",
     47001: "data format error",
     47003: "argument invalid!",
+    84001: "invalid verify_id",
     87014: "risky content",
 }
+
+FACE_VERIFY_LIFETIME = 3600
+# verify_ret while the user has not finished the face check on the phone (识别过程超时).
+FACE_NOT_DONE = 90017
+FACE_SUCCESS = 10000
+_OUT_SEQ_NO = re.compile(r"[0-9A-Za-z_\-]{5,32}")
 
 _SUBSCRIBE_KEY = re.compile(
     r"(thing|number|letter|symbol|character_string|time|date|amount|phone_number"
@@ -173,6 +186,21 @@ class _Code:
 
 
 @dataclass
+class _FaceSession:
+    openid: str
+    out_seq_no: str
+    cert_hash: str
+    expires_at: float
+    verify_ret: int = FACE_NOT_DONE
+
+
+def face_cert_hash(cert_type: str, cert_name: str, cert_no: str) -> str:
+    """The digest queryVerifyInfo expects: base64(sha256 of the cert_info query string)."""
+    text = f"cert_type={cert_type}&cert_name={cert_name}&cert_no={cert_no}"
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+@dataclass
 class _Fault:
     endpoint: str
     errcode: int | None
@@ -209,6 +237,8 @@ class _State:
     risky_words: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RISKY_WORDS))
     review_words: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REVIEW_WORDS))
     clock_offset: float = 0.0
+    face_sessions: dict[str, _FaceSession] = field(default_factory=dict)
+    out_seq_nos: set[str] = field(default_factory=set)
 
 
 def _valid_time_point(text: str) -> bool:
@@ -446,6 +476,55 @@ class WeChatSimulator:
                 "watermark": {"timestamp": timestamp, "appid": self.appid},
             },
         }
+
+    # --- face verification (人脸核身) -------------------------------------------------
+
+    def get_verify_id(self, body: dict[str, Any]) -> dict[str, Any]:
+        """getVerifyId: open a face-verification session for a real name + ID number."""
+        out_seq_no = body.get("out_seq_no")
+        cert = body.get("cert_info")
+        openid = body.get("openid")
+        if not isinstance(out_seq_no, str) or not _OUT_SEQ_NO.fullmatch(out_seq_no):
+            return wechat_error(40097, "invalid args: out_seq_no")
+        if not isinstance(cert, dict) or not all(
+            isinstance(cert.get(k), str) and cert.get(k)
+            for k in ("cert_type", "cert_name", "cert_no")
+        ):
+            return wechat_error(40097, "invalid args: cert_info")
+        with self.lock:
+            if openid not in self._state.known_openids:
+                return wechat_error(40003)
+            if out_seq_no in self._state.out_seq_nos:
+                return wechat_error(40097, "invalid args: out_seq_no already used")
+            self._state.out_seq_nos.add(out_seq_no)
+            verify_id = secrets.token_urlsafe(24)
+            self._state.face_sessions[verify_id] = _FaceSession(
+                openid=str(openid), out_seq_no=out_seq_no,
+                cert_hash=face_cert_hash(cert["cert_type"], cert["cert_name"], cert["cert_no"]),
+                expires_at=self.now() + FACE_VERIFY_LIFETIME,
+            )
+        return {"errcode": 0, "errmsg": "ok", "verify_id": verify_id,
+                "expires_in": FACE_VERIFY_LIFETIME}
+
+    def finish_face_check(self, verify_id: str, verify_ret: int) -> None:
+        """Stand in for the phone: the user finished wx.requestFacialVerify with a result."""
+        with self.lock:
+            session = self._state.face_sessions.get(verify_id)
+            if session is None:
+                raise SimRequestError("unknown verify_id", status=404)
+            session.verify_ret = verify_ret
+
+    def query_verify_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        """queryVerifyInfo: the real result of a face-verification session."""
+        with self.lock:
+            session = self._state.face_sessions.get(str(body.get("verify_id")))
+            if session is None or session.expires_at <= self.now():
+                return wechat_error(84001)
+            if (body.get("out_seq_no") != session.out_seq_no
+                    or body.get("openid") != session.openid
+                    or body.get("cert_hash") != session.cert_hash):
+                return wechat_error(40097, "invalid args: out_seq_no, openid or cert_hash")
+            return {"errcode": 0, "errmsg": "ok", "verify_ret": session.verify_ret}
 
     # --- subscribe messages ---------------------------------------------------------
 
@@ -836,6 +915,28 @@ def msg_sec_check() -> Response:
     return _answer("msg_sec_check", handle)
 
 
+@wechat_api.post("/cityservice/face/identify/getverifyid")
+def get_verify_id() -> Response:
+    """getVerifyId: start WeChat face verification (人脸核身) for name + ID number."""
+
+    def handle(simulator: WeChatSimulator) -> dict[str, Any]:
+        body = _wechat_body()
+        return wechat_error(47001) if body is None else simulator.get_verify_id(body)
+
+    return _answer("getverifyid", handle)
+
+
+@wechat_api.post("/cityservice/face/identify/queryverifyinfo")
+def query_verify_info() -> Response:
+    """queryVerifyInfo: the true result of a face-verification session."""
+
+    def handle(simulator: WeChatSimulator) -> dict[str, Any]:
+        body = _wechat_body()
+        return wechat_error(47001) if body is None else simulator.query_verify_info(body)
+
+    return _answer("queryverifyinfo", handle)
+
+
 @wechat_api.get("/")
 def index() -> Response:
     """List the WeChat endpoints and the /sim control surface."""
@@ -852,11 +953,14 @@ def index() -> Response:
                 "POST /cgi-bin/message/subscribe/send",
                 "POST /wxa/getwxacodeunlimit",
                 "POST /wxa/msg_sec_check",
+                "POST /cityservice/face/identify/getverifyid",
+                "POST /cityservice/face/identify/queryverifyinfo",
             ],
             "control_endpoints": {
                 "POST /sim/login-code": "{openid, unionid?} -> {code}",
                 "POST /sim/phone-code": "{openid, phone} -> {code}",
                 "POST /sim/subscribe": "{openid, template_id} -> {credits}",
+                "POST /sim/face-verify": "{verify_id, verify_ret=10000} -> finishes the face check",
                 "GET /sim/credits": "?openid=&template_id= -> {credits}",
                 "GET /sim/messages": "?openid= -> {messages}",
                 "GET /sim/templates": "-> {templates}",
@@ -933,6 +1037,18 @@ def sim_phone_code() -> Response:
     if not isinstance(phone, str) or not _PHONE.fullmatch(phone):
         raise SimRequestError("phone must be 11 digits starting with 1")
     return jsonify({"code": _sim().mint_phone_code(openid, phone)})
+
+
+@sim_api.post("/face-verify")
+def sim_face_verify() -> Response:
+    """The user finishes the face check on the phone (verify_ret 10000 = success)."""
+    body = _control_body()
+    verify_id = _required_str(body, "verify_id", max_length=256)
+    verify_ret = body.get("verify_ret", FACE_SUCCESS)
+    if not isinstance(verify_ret, int) or isinstance(verify_ret, bool):
+        raise SimRequestError("verify_ret must be an integer")
+    _sim().finish_face_check(verify_id, verify_ret)
+    return jsonify({"verify_id": verify_id, "verify_ret": verify_ret})
 
 
 @sim_api.post("/subscribe")
@@ -1104,6 +1220,18 @@ def create_simulator_app(
     return app
 
 
+class _QueryStringFilter(logging.Filter):
+    """Remove query strings from Werkzeug's request log lines."""
+
+    _QUERY = re.compile(r"\?[^ \"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(self._QUERY.sub("?…", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: serve the simulator on a threaded Werkzeug server."""
     parser = argparse.ArgumentParser(description="WeChat API simulator (development only)")
@@ -1112,6 +1240,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--appid", default=os.environ.get("WECHAT_APPID") or DEFAULT_APPID)
     parser.add_argument("--secret", default=os.environ.get("WECHAT_SECRET") or DEFAULT_SECRET)
     args = parser.parse_args(argv)
+    # Request lines carry secrets, codes and tokens in their query strings: drop them.
+    logging.getLogger("werkzeug").addFilter(_QueryStringFilter())
     app = create_simulator_app(args.appid, args.secret)
     # make_server binds before we announce the address, and reports the real port
     # when --port 0 asks the OS to choose one.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from backend.core.db import db
 from backend.core.redis import redis_store
@@ -50,6 +51,7 @@ class Worker:
         self.processed = 0
         self.dead_lettered = 0
         self._last_claim = 0.0
+        self._group_ready = False
 
     @property
     def redis(self) -> redis.Redis:
@@ -63,6 +65,7 @@ class Worker:
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        self._group_ready = True
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand and return."""
@@ -70,16 +73,29 @@ class Worker:
 
     def run(self) -> None:
         """Process jobs until stop() (SIGTERM) is called."""
-        self.ensure_group()
         logger.info("worker started name=%s", self.name)
+        backoff = 0.0
         while not self.stop_event.is_set():
-            handled = self.run_once()
+            try:
+                if backoff:
+                    self.ensure_group()  # the stream may be gone after a Redis restart
+                handled = self.run_once()
+                backoff = 0.0
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                # A Redis blip (failover, restart) must not kill the worker: retry slower.
+                backoff = min(backoff * 2 or 0.5, 30.0)
+                logger.warning("redis unavailable, retrying in %.1f s error=%s", backoff,
+                               type(exc).__name__)
+                self.stop_event.wait(backoff)
+                continue
             if 0 < handled < self.settings.batch_size and self.settings.linger_ms:
                 self.stop_event.wait(self.settings.linger_ms / 1000)
         logger.info("worker stopped name=%s processed=%s", self.name, self.processed)
 
     def run_once(self, block_ms: int | None = None) -> int:
         """Reclaim stale messages if due, then read and handle one batch; returns its size."""
+        if not self._group_ready:
+            self.ensure_group()
         now = time.monotonic()
         batch: list[tuple[str, dict[bytes, bytes]]] = []
         if now - self._last_claim >= self.settings.claim_every_s:
@@ -130,6 +146,8 @@ class Worker:
         dead: list[tuple[str, dict[bytes, bytes], str]] = []
         session = db.session_factory()
         try:
+            # Connect first: with the database down the whole batch waits, no job is blamed.
+            session.connection()
             for message_id, fields in batch:
                 job_type = _decode(fields.get(b"type", b""))
                 handler_fn = self.handlers.get(job_type)
@@ -141,6 +159,8 @@ class Worker:
                     with session.begin_nested():
                         handler_fn(session, payload, message_id)
                     done.append(message_id)
+                except (OperationalError, InterfaceError):
+                    raise  # the database went away mid-batch: not this job's fault
                 except Exception as exc:
                     logger.exception("job failed type=%s message_id=%s", job_type, message_id)
                     if self._deliveries(message_id) >= self.settings.max_deliveries:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from backend.accounts.models import User
 from backend.core.db import db
-from backend.core.redis import redis_store
 from tests.conftest import bearer
 from tests.factories import STAFF_PASSWORD, make_authority, make_school, make_staff
 
@@ -55,20 +57,48 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(
 
 
 def test_repeated_failures_lock_the_account_for_a_while(
-    client: FlaskClient, session: Any
+    app: Flask, client: FlaskClient, session: Any
 ) -> None:
     authority = make_authority()
     make_staff(authority, username="admin-b")
-    for _ in range(3):  # LOGIN_MAX_FAILURES is 3 in tests
-        assert _staff_login(client, "admin-b", "Wrong-password-1").status_code == 401
-    locked = _staff_login(client, "admin-b", STAFF_PASSWORD)
-    assert locked.status_code == 429
-    assert locked.get_json()["error"]["code"] == "TOO_MANY_LOGIN_ATTEMPTS"
-    assert int(locked.headers["Retry-After"]) > 0
-    # When the window passes, the right password works again.
-    for key in redis_store.client.scan_iter(match=redis_store.key("login-failures", "*")):
-        redis_store.client.delete(key)
-    assert _staff_login(client, "admin-b", STAFF_PASSWORD).status_code == 200
+    app.config["LOGIN_LOCKOUT_SECONDS"] = 2
+    try:
+        for _ in range(3):  # LOGIN_MAX_FAILURES is 3 in tests
+            assert _staff_login(client, "admin-b", "Wrong-password-1").status_code == 401
+        locked = _staff_login(client, "admin-b", STAFF_PASSWORD)
+        assert locked.status_code == 429
+        assert locked.get_json()["error"]["code"] == "TOO_MANY_LOGIN_ATTEMPTS"
+        assert 0 < int(locked.headers["Retry-After"]) <= 2
+        # Spaces around the name are the same account, not three fresh guesses.
+        assert _staff_login(client, " admin-b\t", STAFF_PASSWORD).status_code == 429
+        time.sleep(2.1)  # the window passes: the right password works again
+        assert _staff_login(client, "admin-b", STAFF_PASSWORD).status_code == 200
+    finally:
+        app.config["LOGIN_LOCKOUT_SECONDS"] = 900
+
+
+def test_parallel_guesses_cannot_slip_past_the_limit(app: Flask) -> None:
+    from backend.accounts.services import _attempt_keys, _reserve_attempt
+    from backend.core.errors import ApiError
+
+    outcomes: list[str] = []
+
+    def guess() -> None:
+        with app.app_context():
+            try:
+                _reserve_attempt(_attempt_keys("burst-target", "one-client"))
+                outcomes.append("allowed")
+            except ApiError as exc:
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # LOGIN_MAX_FAILURES is 3 in tests: three attempts, however they interleave.
+    assert outcomes.count("allowed") == 3
+    assert outcomes.count("TOO_MANY_LOGIN_ATTEMPTS") == 17
 
 
 def test_failed_attempts_from_one_client_are_limited_across_usernames(

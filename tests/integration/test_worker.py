@@ -202,3 +202,43 @@ def test_worker_process_stops_cleanly_on_sigterm(
                 process.kill()
     assert process.returncode == 0, output
     assert "worker stopped name=proc-worker processed=1" in output
+
+
+def test_a_database_outage_blames_no_job(app: Flask, session: Session) -> None:
+    from backend.core.db import make_engine
+
+    worker = _worker(claim_idle_ms=0, claim_every_s=0, max_deliveries=2)
+    enqueue("audit.record", {"action": "test.outage"})
+    dead_engine = make_engine("postgresql://nobody@127.0.0.1:9/none")
+    saved_bind = db.session_factory.kw["bind"]
+    db.session_factory.configure(bind=dead_engine)
+    try:
+        for _ in range(4):
+            worker.run_once()
+    finally:
+        db.session_factory.configure(bind=saved_bind)
+        dead_engine.dispose()
+    # Still waiting, never dead-lettered: the job did nothing wrong.
+    assert redis_store.client.xlen(stream_key(DEAD_LETTER_STREAM)) == 0
+    assert _pending() == 1
+    assert worker.run_once() == 1
+    assert db.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.action == "test.outage")) is not None
+
+
+def test_a_redis_outage_does_not_kill_the_worker(app: Flask) -> None:
+    from backend.core.redis import connect
+
+    worker = _worker()
+    saved = redis_store._client
+    redis_store._client = connect("redis://127.0.0.1:9/0")
+    thread = threading.Thread(target=worker.run)
+    try:
+        thread.start()
+        time.sleep(1.0)
+        assert thread.is_alive()
+    finally:
+        redis_store._client = saved
+        worker.stop()
+        thread.join(timeout=35)
+    assert not thread.is_alive()

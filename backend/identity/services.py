@@ -1,0 +1,378 @@
+"""Real-name binding, children and binding disputes: service functions with plain values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.accounts.models import Role, User
+from backend.accounts.sessions import revoke_all_sessions
+from backend.audit.services import record_audit
+from backend.core import pii
+from backend.core.db import after_commit, db, utcnow
+from backend.core.errors import ApiError
+from backend.core.timeutil import zone
+from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
+from backend.identity.documents import ParsedDocument, parse_document
+from backend.identity.models import (
+    Child,
+    DisputeStatus,
+    DocumentType,
+    Guardian,
+    IdentityDispute,
+    Relation,
+    Sex,
+)
+from backend.identity.verifiers import current_verifier
+from backend.registrations.models import INACTIVE_STATUSES, Registration
+from backend.schools.models import Region, RegionLevel
+from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
+
+logger = logging.getLogger(__name__)
+
+MAX_CHILDREN = 10  # several children per guardian (Suining allows 10)
+GUARDIAN_ID = "guardian.id_number"
+GUARDIAN_PHONE = "guardian.phone"
+CHILD_ID = "child.id_number"
+PERMIT_NUMBER = "child.residence_permit"
+DISPUTE_PHONE = "dispute.phone"
+
+
+def today() -> dt.date:
+    """Today's date where the families are (Asia/Shanghai)."""
+    return dt.datetime.now(zone()).date()
+
+
+def guardian_of(user: User) -> Guardian | None:
+    """The user's real-name binding, if any."""
+    return db.session.scalar(select(Guardian).where(Guardian.user_id == user.id))
+
+
+def require_guardian(user: User) -> Guardian:
+    """The user's binding, or 409 IDENTITY_REQUIRED."""
+    guardian = guardian_of(user)
+    if guardian is None:
+        raise ApiError(409, "IDENTITY_REQUIRED", "请先完成家长实名绑定")
+    return guardian
+
+
+def _phone_from_code(phone_code: str | None) -> str | None:
+    if not phone_code:
+        return None
+    try:
+        return wechat.get_phone_number(phone_code)
+    except WeChatUnavailable as exc:
+        raise ApiError(503, "WECHAT_UNAVAILABLE", "微信服务暂时不可用，请稍后重试",
+                       headers={"Retry-After": "30"}) from exc
+    except WeChatError as exc:
+        raise ApiError(422, "INVALID_PHONE_CODE", "手机号授权已失效，请重新点击获取手机号") from exc
+
+
+def _flush_unique(conflict: ApiError) -> None:
+    # The unique blind index decides races between two accounts binding the same number.
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
+
+
+def _already_bound() -> ApiError:
+    return ApiError(
+        409, "IDENTITY_ALREADY_BOUND",
+        "该证件号码已绑定其他微信账号。如非本人操作，可提交申诉，由教育局核实处理",
+        details={"dispute": "POST /api/v1/me/identity/disputes"},
+    )
+
+
+def bind_identity(user: User, *, name: str, document_type: str, id_number: str,
+                  relation: str, phone_code: str | None) -> Guardian:
+    """Bind the caller's account to a real name and document (one number, one account)."""
+    if guardian_of(user) is not None:
+        raise ApiError(409, "IDENTITY_ALREADY_SET", "已完成实名绑定；如需更改证件信息请联系教育局")
+    parsed = parse_document(DocumentType(document_type), id_number, today())
+    index = pii.blind_index(parsed.number, GUARDIAN_ID)
+    if db.session.scalar(select(Guardian.id).where(Guardian.id_number_index == index)):
+        raise _already_bound()
+    phone = _phone_from_code(phone_code)
+    guardian = Guardian(
+        user_id=user.id, name=name.strip(), document_type=parsed.document_type,
+        id_number_enc=pii.encrypt(parsed.number, GUARDIAN_ID), id_number_index=index,
+        relation=Relation(relation),
+        phone_enc=pii.encrypt(phone, GUARDIAN_PHONE) if phone else None,
+        phone_index=pii.blind_index(phone, GUARDIAN_PHONE) if phone else None,
+    )
+    current_verifier().on_bind(guardian)
+    db.session.add(guardian)
+    _flush_unique(_already_bound())
+    logger.info("identity bound user_id=%s guardian_id=%s", user.id, guardian.id)
+    return guardian
+
+
+def update_phone(user: User, phone_code: str) -> Guardian:
+    """Replace the guardian's phone with the one WeChat vouches for."""
+    guardian = require_guardian(user)
+    phone = _phone_from_code(phone_code) or ""
+    guardian.phone_enc = pii.encrypt(phone, GUARDIAN_PHONE)
+    guardian.phone_index = pii.blind_index(phone, GUARDIAN_PHONE)
+    return guardian
+
+
+# --- children -------------------------------------------------------------------------
+
+
+def _leaf_region(code: str, field: str) -> Region:
+    region = db.session.scalar(select(Region).where(Region.code == code))
+    if region is None:
+        raise ApiError(422, "REGION_NOT_FOUND", "所选地址不存在，请从列表中选择",
+                       details={"field": field})
+    if region.level is RegionLevel.TOWN:
+        raise ApiError(422, "REGION_NOT_SPECIFIC", "请选择到村或社区", details={"field": field})
+    return region
+
+
+def _child_document(document_type: str, id_number: str, birth_date: dt.date | None,
+                    sex: str | None) -> tuple[ParsedDocument, dt.date, Sex]:
+    parsed = parse_document(DocumentType(document_type), id_number, today())
+    if parsed.birth_date is not None and parsed.sex is not None:
+        # A resident ID number states birth date and sex: nothing to declare.
+        return parsed, parsed.birth_date, parsed.sex
+    if birth_date is None or sex is None:
+        raise ApiError(422, "BIRTH_DATE_REQUIRED", "该证件无法识别出生日期和性别，请填写",
+                       details={"field": "birth_date"})
+    if birth_date > today():
+        raise ApiError(422, "BIRTH_DATE_INVALID", "出生日期不能晚于今天",
+                       details={"field": "birth_date"})
+    return parsed, birth_date, Sex(sex)
+
+
+def _special_groups(categories: list[str], disability: dict[str, Any] | None,
+                    permit: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
+    unique = [c for c in CATEGORIES if c in set(categories)]
+    if "disability" in unique and not disability:
+        raise ApiError(422, "DISABILITY_DETAILS_REQUIRED",
+                       "残疾儿童请选择入学意愿（随班就读、特教学校或送教上门）",
+                       details={"field": "disability"})
+    if disability and "disability" not in unique:
+        unique.append("disability")
+    if "migrant" in unique and not permit:
+        raise ApiError(422, "RESIDENCE_PERMIT_REQUIRED", "随迁子女请填写居住证信息",
+                       details={"field": "residence_permit"})
+    stored = None
+    if disability:
+        stored = {
+            "placement_wish": disability["placement_wish"],
+            "placement_wish_name": PLACEMENT_WISHES[disability["placement_wish"]],
+            "certificate_number_enc": pii.encrypt(disability["certificate_number"],
+                                                  "child.disability_certificate")
+            if disability.get("certificate_number") else None,
+            "note": disability.get("note", ""),
+        }
+    return unique, stored
+
+
+def _permit(permit: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not permit:
+        return None
+    if permit.get("expires_on") and permit["expires_on"] < permit["issued_on"]:
+        raise ApiError(422, "RESIDENCE_PERMIT_DATES", "居住证有效期不能早于签发日期",
+                       details={"field": "residence_permit"})
+    return {
+        "number_enc": pii.encrypt(permit["number"].strip().upper(), PERMIT_NUMBER),
+        "issued_on": permit["issued_on"].isoformat(),
+        "expires_on": permit["expires_on"].isoformat() if permit.get("expires_on") else None,
+        "issuing_city": permit.get("issuing_city", ""),
+    }
+
+
+def _child_conflict(index: str, guardian: Guardian) -> ApiError:
+    owner = db.session.scalar(select(Child.guardian_id).where(Child.id_number_index == index))
+    if owner == guardian.id:
+        return ApiError(409, "CHILD_ALREADY_ADDED", "该儿童已在您的账号中")
+    return ApiError(409, "CHILD_ALREADY_BOUND",
+                    "该儿童已被其他家长账号添加。如有疑问，请携带户口簿联系报名学校核实处理")
+
+
+def add_child(user: User, data: dict[str, Any]) -> Child:
+    """Add a child to the caller's binding; the ID number binds to one guardian only."""
+    guardian = require_guardian(user)
+    if len(guardian.children) >= MAX_CHILDREN:
+        raise ApiError(422, "TOO_MANY_CHILDREN", f"每个账号最多添加 {MAX_CHILDREN} 名儿童")
+    parsed, birth_date, sex = _child_document(
+        data["document_type"], data["id_number"], data.get("birth_date"), data.get("sex"))
+    if birth_date < today().replace(year=today().year - 18):
+        raise ApiError(422, "NOT_A_CHILD", "该证件持有人已成年，请核对儿童证件号码",
+                       details={"field": "id_number"})
+    index = pii.blind_index(parsed.number, CHILD_ID)
+    if db.session.scalar(select(Child.id).where(Child.id_number_index == index)):
+        raise _child_conflict(index, guardian)
+    categories, disability = _special_groups(
+        data.get("categories") or [], data.get("disability"), data.get("residence_permit"))
+    residence = data.get("residence")
+    child = Child(
+        guardian_id=guardian.id, name=data["name"].strip(), document_type=parsed.document_type,
+        id_number_enc=pii.encrypt(parsed.number, CHILD_ID), id_number_index=index,
+        birth_date=birth_date, sex=sex,
+        hukou_region_id=_leaf_region(data["hukou"]["region_code"], "hukou").id,
+        hukou_address=data["hukou"].get("address", ""),
+        residence_region_id=_leaf_region(residence["region_code"], "residence").id
+        if residence else None,
+        residence_address=residence.get("address", "") if residence else "",
+        residence_permit=_permit(data.get("residence_permit")),
+        categories=categories, disability=disability,
+    )
+    db.session.add(child)
+    _flush_unique(_child_conflict(index, guardian))
+    logger.info("child added guardian_id=%s child_id=%s", guardian.id, child.id)
+    return child
+
+
+def list_children(user: User) -> list[Child]:
+    """The caller's children (none before the binding)."""
+    guardian = guardian_of(user)
+    return list(guardian.children) if guardian else []
+
+
+def get_child(user: User, child_id: int) -> Child:
+    """One of the caller's children; anyone else's is 404 (no existence leak)."""
+    child = db.session.get(Child, child_id)
+    if child is None or child.guardian.user_id != user.id:
+        raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
+    return child
+
+
+def has_active_registration(child: Child) -> bool:
+    """Whether any registration of the child is still active."""
+    return db.session.scalar(select(Registration.id).where(
+        Registration.child_id == child.id, Registration.status.not_in(INACTIVE_STATUSES)
+    ).limit(1)) is not None
+
+
+def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
+    """Change a child's name, addresses or groups while no registration is active."""
+    child = get_child(user, child_id)
+    if has_active_registration(child):
+        raise ApiError(409, "CHILD_LOCKED", "该儿童已提交报名，请通过“修改报名信息”办理")
+    if changes.get("name"):
+        child.name = changes["name"].strip()
+    if changes.get("hukou"):
+        child.hukou_region_id = _leaf_region(changes["hukou"]["region_code"], "hukou").id
+        child.hukou_address = changes["hukou"].get("address", "")
+    if "residence" in changes:
+        residence = changes["residence"]
+        child.residence_region_id = (
+            _leaf_region(residence["region_code"], "residence").id if residence else None)
+        child.residence_address = residence.get("address", "") if residence else ""
+    if "residence_permit" in changes:
+        child.residence_permit = _permit(changes["residence_permit"])
+    if "categories" in changes or "disability" in changes:
+        categories = changes.get("categories")
+        if categories is None:
+            categories = child.categories
+        disability = changes["disability"] if "disability" in changes else (
+            {"placement_wish": child.disability["placement_wish"]} if child.disability else None)
+        permit = child.residence_permit
+        child.categories, child.disability = _special_groups(categories, disability, permit)
+    return child
+
+
+# --- disputes (one ID number bound to someone else's account) ---------------------------
+
+
+@dataclass(frozen=True)
+class DisputeView:
+    """A dispute with its decrypted-then-masked fields, for serialisation."""
+
+    dispute: IdentityDispute
+    id_number_masked: str
+    phone_masked: str | None
+
+
+def open_dispute(user: User, *, authority_id: int, name: str, document_type: str,
+                 id_number: str, phone_code: str | None, note: str) -> IdentityDispute:
+    """Ask the bureau to resolve a number bound to another account (recorded for admins)."""
+    if user.role is not Role.PARENT:
+        raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
+    parsed = parse_document(DocumentType(document_type), id_number, today())
+    index = pii.blind_index(parsed.number, GUARDIAN_ID)
+    guardian = db.session.scalar(select(Guardian).where(Guardian.id_number_index == index))
+    if guardian is None:
+        raise ApiError(409, "IDENTITY_NOT_BOUND", "该证件号码尚未被绑定，可直接进行实名绑定")
+    if guardian.user_id == user.id:
+        raise ApiError(409, "IDENTITY_ALREADY_YOURS", "该证件号码已绑定在您当前的账号上")
+    open_one = db.session.scalar(select(IdentityDispute.id).where(
+        IdentityDispute.requester_user_id == user.id, IdentityDispute.guardian_id == guardian.id,
+        IdentityDispute.status == DisputeStatus.OPEN))
+    if open_one:
+        raise ApiError(409, "DISPUTE_ALREADY_OPEN", "您已提交过申诉，请等待教育局处理")
+    phone = _phone_from_code(phone_code)
+    dispute = IdentityDispute(
+        authority_id=authority_id, requester_user_id=user.id, guardian_id=guardian.id,
+        claimed_name=name.strip(), note=note.strip(),
+        contact_phone_enc=pii.encrypt(phone, DISPUTE_PHONE) if phone else None,
+    )
+    db.session.add(dispute)
+    db.session.flush()
+    record_audit(db.session, action="identity.dispute_opened", actor_user_id=user.id,
+                 actor_role=user.role.value, object_type="identity_dispute",
+                 object_id=dispute.id)
+    return dispute
+
+
+def dispute_view(dispute: IdentityDispute) -> DisputeView:
+    """Masked fields of a dispute."""
+    number_enc = dispute.guardian.id_number_enc
+    number = pii.decrypt(number_enc, GUARDIAN_ID) if number_enc else ""
+    phone = (pii.decrypt(dispute.contact_phone_enc, DISPUTE_PHONE)
+             if dispute.contact_phone_enc else None)
+    return DisputeView(dispute, pii.mask_id_number(number) if number else "",
+                       pii.mask_phone(phone) if phone else None)
+
+
+def list_disputes(admin: User, status: str | None) -> list[IdentityDispute]:
+    """Disputes of the admin's authority, newest first."""
+    stmt = select(IdentityDispute).where(IdentityDispute.authority_id == admin.authority_id)
+    if status:
+        stmt = stmt.where(IdentityDispute.status == DisputeStatus(status))
+    return list(db.session.scalars(stmt.order_by(IdentityDispute.id.desc())))
+
+
+def resolve_dispute(admin: User, dispute_id: int, decision: str, note: str) -> IdentityDispute:
+    """Transfer the binding to the requester or reject; either way audited."""
+    dispute = db.session.get(IdentityDispute, dispute_id)
+    if dispute is None or dispute.authority_id != admin.authority_id:
+        raise ApiError(404, "DISPUTE_NOT_FOUND", "未找到该申诉")
+    if dispute.status is not DisputeStatus.OPEN:
+        raise ApiError(409, "DISPUTE_ALREADY_RESOLVED", "该申诉已处理")
+    guardian = dispute.guardian
+    previous_user_id = guardian.user_id
+    if decision == "transfer":
+        if guardian_of(db.session.get(User, dispute.requester_user_id)):  # type: ignore[arg-type]
+            raise ApiError(409, "REQUESTER_ALREADY_BOUND",
+                           "申诉人账号已绑定其他证件，无法转移，请先核实")
+        guardian.user_id = dispute.requester_user_id
+        # The old account loses access to the family's data at once.
+        def revoke_previous() -> None:
+            revoke_all_sessions(previous_user_id)
+
+        after_commit(revoke_previous)
+        dispute.status = DisputeStatus.TRANSFERRED
+    else:
+        dispute.status = DisputeStatus.REJECTED
+    dispute.resolution_note = note.strip()
+    dispute.resolved_by_user_id = admin.id
+    dispute.resolved_at = utcnow()
+    record_audit(db.session, action=f"identity.dispute_{dispute.status.value}",
+                 actor_user_id=admin.id, actor_role=admin.role.value,
+                 object_type="identity_dispute", object_id=dispute.id,
+                 details={"from_user_id": previous_user_id,
+                          "to_user_id": dispute.requester_user_id
+                          if decision == "transfer" else previous_user_id})
+    logger.info("dispute resolved dispute_id=%s decision=%s admin_id=%s",
+                dispute.id, decision, admin.id)
+    return dispute
