@@ -72,7 +72,26 @@ def purge_season(season_id: int, performed_by: str, dry_run: bool) -> None:
                f"kept statistics of {report.statistics.get('registrations', 0)} registrations")
 
 
+@click.command("generate-pii-key")
+def generate_pii_key() -> None:
+    """Print a new random key for PII_ENCRYPTION_KEY or PII_INDEX_KEY."""
+    from backend.core.pii import generate_key
+
+    click.echo(generate_key())
+
+
+@click.command("rotate-pii-key")
+def rotate_pii_key() -> None:
+    """Re-encrypt personal data sealed with an old key (PII_OLD_KEYS) under the active one."""
+    from backend.privacy.rotation import rotate_personal_data
+
+    counts = rotate_personal_data()
+    commit()
+    click.echo("re-encrypted " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (db_upgrade, create_staff, seed_demo, purge_season):
+    for command in (db_upgrade, create_staff, seed_demo, purge_season, generate_pii_key,
+                    rotate_pii_key):
         app.cli.add_command(command)

@@ -359,3 +359,21 @@ def test_school_catalogue_over_http(session: Any, client: FlaskClient) -> None:
     regions = client.get("/api/v1/regions?authority=linxian").get_json()["items"]
     assert regions[0]["code"].startswith("LX-")
     assert sum(len(t["villages"]) for t in regions) == summary.villages
+
+
+def test_every_demo_village_finds_its_zoned_school(session: Any, client: FlaskClient) -> None:
+    load_demo_data()
+    db.session.flush()
+    villages = db.session.scalars(
+        select(Region).where(Region.level != RegionLevel.TOWN).order_by(Region.code)).all()
+    assert len(villages) >= 20
+    shared = 0
+    for village in villages:
+        response = client.get(f"/api/v1/zones/lookup?region_code={village.code}")
+        assert response.status_code == 200, village.code
+        schools = response.get_json()["schools"]
+        assert any(s["type"] == "public" for s in schools), village.code
+        assert all(s["plan"] is not None for s in schools)
+        shared += len(schools) > 1
+    # 公民同招: somewhere a family can choose the private school as well.
+    assert shared >= 1

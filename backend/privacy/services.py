@@ -80,16 +80,14 @@ def purge_season(season_id: int, *, performed_by: str, dry_run: bool = False,
 
     report = PurgeReport(season_id=season.id, dry_run=dry_run, statistics=_statistics(season))
     keep = _still_needed_children(season)
-    children = list(db.session.scalars(
-        select(Child).join(Registration, Registration.child_id == Child.id)
-        .where(Registration.season_id == season.id).distinct()
-    ))
+    in_season = select(Registration.id).where(Registration.season_id == season.id)
+    children = list(db.session.scalars(select(Child).where(Child.id.in_(
+        select(Registration.child_id).where(Registration.season_id == season.id)))))
     purge_children = [c for c in children if c.id not in keep]
-    uploads = list(db.session.scalars(
-        select(Upload).join(registration_uploads, registration_uploads.c.upload_id == Upload.id)
-        .join(Registration, Registration.id == registration_uploads.c.registration_id)
-        .where(Registration.season_id == season.id, Upload.purged_at.is_(None)).distinct()
-    ))
+    uploads = list(db.session.scalars(select(Upload).where(
+        Upload.purged_at.is_(None),
+        Upload.id.in_(select(registration_uploads.c.upload_id).where(
+            registration_uploads.c.registration_id.in_(in_season))))))
     guardians = {c.guardian for c in purge_children}
     # A guardian keeps their binding while another child of theirs still needs it.
     purge_guardians = [g for g in guardians
