@@ -17,7 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend import cli, models  # noqa: F401 - models registers every table
     from backend.accounts.routes import bp as accounts_bp
     from backend.audit.routes import bp as audit_bp
-    from backend.core import auth, errors, pii
+    from backend.core import auth, errors, pii, ratelimit
     from backend.core import logging as request_logging
     from backend.core.api import reject_control_characters
     from backend.core.db import db
@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.core.redis import redis_store
     from backend.health.routes import bp as health_bp
     from backend.identity.routes import bp as identity_bp
+    from backend.registrations.routes import bp as registrations_bp
     from backend.schools.admin_routes import bp as schools_admin_bp
     from backend.schools.routes import bp as schools_bp
     from backend.seasons.routes import bp as seasons_bp
@@ -54,10 +55,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     redis_store.init_app(app)
     wechat.init_app(app, redis_store.client, redis_store.prefix)
+    ratelimit.init_app(app, redis_store.url, redis_store.prefix)
     cli.init_app(app)
 
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
-                      uploads_bp, identity_bp, audit_bp):
+                      uploads_bp, identity_bp, audit_bp, registrations_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

@@ -114,6 +114,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXY_HOPS": env_int(env, "TRUSTED_PROXY_HOPS", 0),
         "LOG_LEVEL": env_str(env, "LOG_LEVEL", "INFO"),
         "DISPLAY_TIMEZONE": env_str(env, "DISPLAY_TIMEZONE", "Asia/Shanghai"),
+        # Intake: backlog bound for backpressure, and what makes a 202 durable.
+        "INTAKE_MAX_BACKLOG": env_int(env, "INTAKE_MAX_BACKLOG", 200_000),
+        "INTAKE_RETRY_AFTER": env_int(env, "INTAKE_RETRY_AFTER", 5),
+        # "aof": Redis must run appendonly + appendfsync always; "wait": WAIT for
+        # INTAKE_WAIT_REPLICAS replicas; "none": development only.
+        "INTAKE_DURABILITY": env_str(env, "INTAKE_DURABILITY", "none"),
+        "INTAKE_WAIT_REPLICAS": env_int(env, "INTAKE_WAIT_REPLICAS", 0),
+        "INTAKE_WAIT_TIMEOUT_MS": env_int(env, "INTAKE_WAIT_TIMEOUT_MS", 500),
+        "INTAKE_CATALOG_TTL_SECONDS": env_float(env, "INTAKE_CATALOG_TTL_SECONDS", 10.0),
+        # Rate limits (flask-limiter syntax); per signed-in caller and per address.
+        "RATELIMIT_ENABLED": env_bool(env, "RATELIMIT_ENABLED", True),
+        "SUBMIT_LIMIT_PER_CALLER": env_str(env, "SUBMIT_LIMIT_PER_CALLER", "30/minute"),
+        # Mobile carriers put many families behind one address: keep this one generous.
+        "SUBMIT_LIMIT_PER_ADDRESS": env_str(env, "SUBMIT_LIMIT_PER_ADDRESS", "3000/minute"),
+        "LOGIN_LIMIT_PER_ADDRESS": env_str(env, "LOGIN_LIMIT_PER_ADDRESS", "600/minute"),
     }
 
 
@@ -155,5 +170,10 @@ def check_production(config: Mapping[str, Any]) -> None:
             "WeChat must be the real API (https, real WECHAT_APPID/WECHAT_SECRET), "
             "not the simulator"
         )
+    durability = config.get("INTAKE_DURABILITY")
+    if durability not in ("aof", "wait") or (
+            durability == "wait" and int(config.get("INTAKE_WAIT_REPLICAS") or 0) < 1):
+        problems.append("INTAKE_DURABILITY must be 'aof' (appendfsync always) or 'wait' with "
+                        "INTAKE_WAIT_REPLICAS >= 1, so that a 202 is never lost")
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))

@@ -14,6 +14,7 @@ from backend.identity.models import (
     Sex,
     VerificationLevel,
 )
+from backend.notices.models import Notice, NoticeStatus
 from backend.privacy.models import DeletionLog
 from backend.registrations.models import Registration, RegistrationEvent, RegistrationStatus
 from backend.schools.models import Region, RegionLevel, School, SchoolType, SchoolZone, SeatPlan
@@ -30,6 +31,8 @@ __all__ = [
     "FaceVerification",
     "Guardian",
     "IdentityDispute",
+    "Notice",
+    "NoticeStatus",
     "Region",
     "RegionLevel",
     "Registration",

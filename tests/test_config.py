@@ -19,6 +19,7 @@ SAFE_PRODUCTION = {
     "WECHAT_APPID": "wx1234567890abcdef",
     "WECHAT_SECRET": "a-real-secret-from-the-console",
     "WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
+    "INTAKE_DURABILITY": "aof",
 }
 
 
@@ -65,6 +66,8 @@ def test_safe_production_settings_pass() -> None:
         ({"WECHAT_API_BASE_URL": "https://10.0.0.5/"}, "simulator"),
         ({"WECHAT_APPID": "wxdemo000000000001"}, "simulator"),
         ({"WECHAT_SECRET": "demo-secret"}, "simulator"),
+        ({"INTAKE_DURABILITY": "none"}, "INTAKE_DURABILITY"),
+        ({"INTAKE_DURABILITY": "wait", "INTAKE_WAIT_REPLICAS": 0}, "INTAKE_DURABILITY"),
     ],
 )
 def test_production_refuses_unsafe_settings(override: dict[str, Any], complaint: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 
 from backend.accounts import services
 from backend.accounts.schemas import (
@@ -17,11 +17,13 @@ from backend.accounts.schemas import (
 from backend.accounts.serializers import me_out, staff_account_out, user_out
 from backend.core.api import api
 from backend.core.auth import current_user, require_login, require_roles
+from backend.core.ratelimit import address_key, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/auth/wechat-login")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=address_key)
 @api(body=WeChatLoginIn, response=LoginOut, errors=(401, 403, 429, 503))
 def wechat_login(body: WeChatLoginIn) -> LoginOut:
     """Log a parent in with the code from wx.login()."""
@@ -30,6 +32,7 @@ def wechat_login(body: WeChatLoginIn) -> LoginOut:
 
 
 @bp.post("/auth/staff-login")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=address_key)
 @api(body=StaffLoginIn, response=LoginOut, errors=(401, 403, 429))
 def staff_login(body: StaffLoginIn) -> LoginOut:
     """Log school staff or a bureau administrator in with username and password."""

@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from backend.core.redis import redis_store
 
@@ -56,7 +57,7 @@ def resolve_session(token: str) -> SessionInfo | None:
     if not token or len(token) > 256:
         return None
     token_hash = _hash(token)
-    raw = redis_store.client.get(redis_store.key("session", token_hash))
+    raw: Any = redis_store.client.get(redis_store.key("session", token_hash))
     if raw is None:
         return None
     data = json.loads(raw)
@@ -75,8 +76,8 @@ def revoke_all_sessions(user_id: int) -> int:
     """End every session of a user (account disabled or moved); returns how many."""
     client = redis_store.client
     user_key = redis_store.key("user-sessions", user_id)
-    hashes = [h.decode() if isinstance(h, bytes) else str(h)
-              for h in client.zrange(user_key, 0, -1)]
+    members: Any = client.zrange(user_key, 0, -1)
+    hashes = [h.decode() if isinstance(h, bytes) else str(h) for h in members]
     with client.pipeline() as pipe:
         for token_hash in hashes:
             pipe.delete(redis_store.key("session", token_hash))

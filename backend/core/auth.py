@@ -59,6 +59,41 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def require_session(*roles: str) -> Callable[[F], F]:
+    """Like require_roles, from the Redis session alone (no database read).
+
+    For the few hot paths that must work at the opening minute and while the database is
+    briefly unavailable; disabling an account revokes its sessions, so this stays exact.
+    """
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from backend.accounts.sessions import resolve_session
+
+            token = bearer_token()
+            info = resolve_session(token) if token else None
+            if info is None:
+                raise ApiError(401, "UNAUTHENTICATED", "登录已失效，请重新登录")
+            if info.role not in roles:
+                raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
+            g.current_session = info
+            return view(*args, **kwargs)
+
+        wrapper._api_roles = roles  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def current_user_id() -> int:
+    """The caller's user id from the session (set by require_session or require_roles)."""
+    info = g.get("current_session")
+    if info is None:
+        raise ApiError(401, "UNAUTHENTICATED", "登录已失效，请重新登录")
+    return int(info.user_id)
+
+
 ALL_ROLES = ("parent", "school_staff", "bureau_admin")
 STAFF = ("school_staff", "bureau_admin")
 require_login = require_roles(*ALL_ROLES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from backend.identity.models import (
     Sex,
 )
 from backend.identity.verifiers import current_verifier
+from backend.registrations.facts import forget_children
 from backend.registrations.models import INACTIVE_STATUSES, Registration
 from backend.schools.models import Region, RegionLevel
 from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
@@ -258,6 +260,7 @@ def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
     child = get_child(user, child_id)
     if has_active_registration(child):
         raise ApiError(409, "CHILD_LOCKED", "该儿童已提交报名，请通过“修改报名信息”办理")
+    after_commit(functools.partial(forget_children, [child.id]))
     if changes.get("name"):
         child.name = changes["name"].strip()
     if changes.get("hukou"):
@@ -356,6 +359,7 @@ def resolve_dispute(admin: User, dispute_id: int, decision: str, note: str) -> I
             raise ApiError(409, "REQUESTER_ALREADY_BOUND",
                            "申诉人账号已绑定其他证件，无法转移，请先核实")
         guardian.user_id = dispute.requester_user_id
+        after_commit(functools.partial(forget_children, [c.id for c in guardian.children]))
         # The old account loses access to the family's data at once.
         def revoke_previous() -> None:
             revoke_all_sessions(previous_user_id)

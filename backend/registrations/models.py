@@ -12,6 +12,7 @@ from backend.core.db import Base, TimestampMixin, utcnow
 from backend.core.types import str_enum
 from backend.identity.models import Child
 from backend.schools.models import School
+from backend.seasons.models import Season
 from backend.uploads.models import Upload
 
 
@@ -72,6 +73,7 @@ class Registration(TimestampMixin, Base):
     out_of_zone: Mapped[bool] = mapped_column(default=False)
     ticket: Mapped[str] = mapped_column(String(40), unique=True)
 
+    season: Mapped[Season] = relationship()
     child: Mapped[Child] = relationship()
     school: Mapped[School] = relationship()
     uploads: Mapped[list[Upload]] = relationship(secondary=registration_uploads)

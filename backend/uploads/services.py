@@ -29,6 +29,7 @@ from backend.audit.services import client_fingerprint, record_audit
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
 from backend.core.pii import DecryptionError
+from backend.registrations.facts import forget_uploads
 from backend.registrations.models import registration_uploads
 from backend.uploads import policy, storage
 from backend.uploads.models import Upload, UploadKind
@@ -347,6 +348,7 @@ def delete_upload(owner_user_id: int, upload_id: str) -> None:
     if storage_name is not None:
         # Only once the row is really gone: a rolled-back delete keeps a readable file.
         after_commit(functools.partial(storage.delete_file, storage_name))
+    after_commit(functools.partial(forget_uploads, [upload_id]))
 
 
 def purge_upload(upload: Upload) -> None:
@@ -358,6 +360,7 @@ def purge_upload(upload: Upload) -> None:
     upload.storage_name = None
     if upload.purged_at is None:
         upload.purged_at = utcnow()
+    forget_uploads([upload.id])
 
 
 StoredFiles = Sequence[storage.StoredFile]

@@ -9,7 +9,7 @@ from types import FrameType
 
 from backend import create_app
 from backend.worker.consumer import Worker, WorkerSettings
-from backend.worker.registry import load_handlers
+from backend.worker.registry import load_batch_handlers, load_handlers
 
 logger = logging.getLogger("backend.worker")
 
@@ -24,7 +24,8 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         worker = Worker(load_handlers(), name=args.name,
-                        settings=WorkerSettings(batch_size=args.batch_size))
+                        settings=WorkerSettings(batch_size=args.batch_size),
+                        batch_handlers=load_batch_handlers())
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             logger.info("signal %s received, finishing the batch in hand", signum)

@@ -1,4 +1,4 @@
-"""Consume → dispatch → commit → ack, with reclaiming, dead-lettering and a clean stop."""
+"""Consume → dispatch → commit → effects → ack, with reclaiming, dead letters and a clean stop."""
 
 from __future__ import annotations
 
@@ -8,25 +8,30 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from backend.core.db import db
 from backend.core.redis import redis_store
-from backend.worker.queue import DEAD_LETTER_STREAM, GROUP, stream_key
-from backend.worker.registry import Handler
+from backend.worker.queue import GROUP, STREAMS, dead_letter_key, stream_key
+from backend.worker.registry import BatchHandler, Effects, Handler
 
 logger = logging.getLogger(__name__)
+
+Message = tuple[str, dict[bytes, bytes]]
+_INFRASTRUCTURE = (OperationalError, InterfaceError)
 
 
 @dataclass
 class WorkerSettings:
     """Tuning knobs; the defaults suit one county on one machine."""
 
-    batch_size: int = 200
+    batch_size: int = 500
     block_ms: int = 1000
     # After a short batch wait a little, so the next batch is bigger and intake stays fast.
     linger_ms: int = 100
@@ -40,11 +45,15 @@ def _decode(value: Any) -> str:
 
 
 class Worker:
-    """One consumer in the `workers` group; several may run at once."""
+    """One consumer in the `workers` group of every stream; several may run at once."""
 
     def __init__(self, handlers: dict[str, Handler], name: str | None = None,
-                 settings: WorkerSettings | None = None) -> None:
+                 settings: WorkerSettings | None = None,
+                 batch_handlers: dict[str, BatchHandler] | None = None,
+                 streams: Iterable[str] = STREAMS) -> None:
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or {}
+        self.streams = tuple(streams)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.settings = settings or WorkerSettings()
         self.stop_event = threading.Event()
@@ -59,12 +68,13 @@ class Worker:
         return redis_store.client
 
     def ensure_group(self) -> None:
-        """Create the stream and the consumer group if they do not exist yet."""
-        try:
-            self.redis.xgroup_create(stream_key(), GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create the streams and the consumer group if they do not exist yet."""
+        for stream in self.streams:
+            try:
+                self.redis.xgroup_create(stream_key(stream), GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
         self._group_ready = True
 
     def stop(self) -> None:
@@ -78,7 +88,7 @@ class Worker:
         while not self.stop_event.is_set():
             try:
                 if backoff:
-                    self.ensure_group()  # the stream may be gone after a Redis restart
+                    self.ensure_group()  # the streams may be gone after a Redis restart
                 handled = self.run_once()
                 backoff = 0.0
             except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -97,34 +107,39 @@ class Worker:
         if not self._group_ready:
             self.ensure_group()
         now = time.monotonic()
-        batch: list[tuple[str, dict[bytes, bytes]]] = []
+        batches: dict[str, list[Message]] = {}
         if now - self._last_claim >= self.settings.claim_every_s:
             self._last_claim = now
-            batch.extend(self.reclaim())
-        if not batch:
+            for stream in self.streams:
+                claimed = self.reclaim(stream)
+                if claimed:
+                    batches[stream] = claimed
+        if not batches:
             response: Any = self.redis.xreadgroup(
-                GROUP, self.name, {stream_key(): ">"}, count=self.settings.batch_size,
+                GROUP, self.name, {stream_key(s): ">" for s in self.streams},
+                count=self.settings.batch_size,
                 block=self.settings.block_ms if block_ms is None else block_ms,
             )
-            for _stream, messages in response or []:
-                batch.extend((_decode(mid), fields) for mid, fields in messages)
-        if batch:
-            self.handle_batch(batch)
-        return len(batch)
+            keys = {stream_key(s): s for s in self.streams}
+            for key, messages in response or []:
+                batches[keys[_decode(key)]] = [(_decode(mid), f) for mid, f in messages]
+        for stream, batch in batches.items():
+            self.handle_batch(batch, stream)
+        return sum(len(b) for b in batches.values())
 
-    def reclaim(self) -> list[tuple[str, dict[bytes, bytes]]]:
+    def reclaim(self, stream: str) -> list[Message]:
         """Take over messages a dead consumer left pending longer than claim_idle_ms."""
-        claimed: list[tuple[str, dict[bytes, bytes]]] = []
+        claimed: list[Message] = []
         start = "0-0"
         while True:
             result: Any = self.redis.execute_command(
-                "XAUTOCLAIM", stream_key(), GROUP, self.name, self.settings.claim_idle_ms,
-                start, "COUNT", self.settings.batch_size,
+                "XAUTOCLAIM", stream_key(stream), GROUP, self.name,
+                self.settings.claim_idle_ms, start, "COUNT", self.settings.batch_size,
             )
             start = _decode(result[0])
             for mid, fields in result[1]:
                 if fields is None:  # deleted while pending: nothing left to do
-                    self.redis.xack(stream_key(), GROUP, mid)
+                    self.redis.xack(stream_key(stream), GROUP, mid)
                     continue
                 flat = dict(zip(fields[::2], fields[1::2], strict=True)) \
                     if isinstance(fields, list) else fields
@@ -132,39 +147,74 @@ class Worker:
             if start == "0-0" or len(claimed) >= self.settings.batch_size:
                 break
         if claimed:
-            logger.info("worker reclaimed name=%s count=%s", self.name, len(claimed))
+            logger.info("worker reclaimed name=%s stream=%s count=%s", self.name, stream,
+                        len(claimed))
         return claimed
 
-    def _deliveries(self, message_id: str) -> int:
-        info = self.redis.xpending_range(stream_key(), GROUP, min=message_id, max=message_id,
-                                         count=1)
+    def _deliveries(self, stream: str, message_id: str) -> int:
+        info: Any = self.redis.xpending_range(stream_key(stream), GROUP, min=message_id,
+                                              max=message_id, count=1)
         return int(info[0]["times_delivered"]) if info else 1
 
-    def handle_batch(self, batch: list[tuple[str, dict[bytes, bytes]]]) -> None:
-        """Run each job in its own savepoint, commit the batch once, then ack what succeeded."""
+    def _run_batch_handler(self, session: Session, fn: BatchHandler,
+                           items: list[tuple[str, dict[str, Any]]], effects: Effects) -> None:
+        staged: Effects = []
+        with session.begin_nested():
+            fn(session, items, staged)
+        effects.extend(staged)
+
+    def handle_batch(self, batch: list[Message], stream: str = STREAMS[-1]) -> None:
+        """Run the jobs, commit once, run their effects, then ack what succeeded."""
         done: list[str] = []
         dead: list[tuple[str, dict[bytes, bytes], str]] = []
+        failed: list[tuple[str, Exception]] = []
+        effects: Effects = []
+        groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        raw: dict[str, dict[bytes, bytes]] = {}
+        for message_id, fields in batch:
+            raw[message_id] = fields
+            job_type = _decode(fields.get(b"type", b""))
+            try:
+                payload = json.loads(fields.get(b"payload", b"{}"))
+            except ValueError:
+                dead.append((message_id, fields, "payload is not JSON"))
+                continue
+            if job_type not in self.handlers and job_type not in self.batch_handlers:
+                dead.append((message_id, fields, f"unknown job type {job_type!r}"))
+                continue
+            groups.setdefault(job_type, []).append((message_id, payload))
+
         session = db.session_factory()
         try:
             # Connect first: with the database down the whole batch waits, no job is blamed.
             session.connection()
-            for message_id, fields in batch:
-                job_type = _decode(fields.get(b"type", b""))
-                handler_fn = self.handlers.get(job_type)
-                if handler_fn is None:
-                    dead.append((message_id, fields, f"unknown job type {job_type!r}"))
-                    continue
-                try:
-                    payload = json.loads(fields.get(b"payload", b"{}"))
-                    with session.begin_nested():
-                        handler_fn(session, payload, message_id)
-                    done.append(message_id)
-                except (OperationalError, InterfaceError):
-                    raise  # the database went away mid-batch: not this job's fault
-                except Exception as exc:
-                    logger.exception("job failed type=%s message_id=%s", job_type, message_id)
-                    if self._deliveries(message_id) >= self.settings.max_deliveries:
-                        dead.append((message_id, fields, type(exc).__name__))
+            for job_type, items in groups.items():
+                batch_fn = self.batch_handlers.get(job_type)
+                if batch_fn is not None:
+                    try:
+                        self._run_batch_handler(session, batch_fn, items, effects)
+                        done.extend(mid for mid, _p in items)
+                        continue
+                    except _INFRASTRUCTURE:
+                        raise
+                    except Exception:
+                        # Find the poison message: run the batch's messages one by one.
+                        logger.warning("batch of %s failed, retrying one by one", job_type)
+                for message_id, payload in items:
+                    try:
+                        if batch_fn is not None:
+                            self._run_batch_handler(session, batch_fn, [(message_id, payload)],
+                                                    effects)
+                        else:
+                            with session.begin_nested():
+                                self.handlers[job_type](session, payload, message_id)
+                        done.append(message_id)
+                    except _INFRASTRUCTURE:
+                        raise  # the database went away mid-batch: not this job's fault
+                    except Exception as exc:
+                        logger.exception("job failed type=%s message_id=%s", job_type,
+                                         message_id)
+                        failed.append((message_id, exc))
             session.commit()
         except Exception:
             # The database is unhappy: ack nothing; every message will be delivered again.
@@ -173,20 +223,25 @@ class Worker:
             return
         finally:
             session.close()
+        for message_id, error in failed:
+            if self._deliveries(stream, message_id) >= self.settings.max_deliveries:
+                dead.append((message_id, raw[message_id], type(error).__name__))
+        for effect in effects:
+            effect()  # Redis writes the jobs asked for; a failure leaves the batch unacked
         with self.redis.pipeline() as pipe:
             for message_id, fields, reason in dead:
-                pipe.xadd(stream_key(DEAD_LETTER_STREAM), {
+                pipe.xadd(dead_letter_key(stream), {
                     **{k.decode(): v for k, v in fields.items()},
                     "original_id": message_id, "reason": reason,
                     "failed_at": str(int(time.time())),
                 })
             acked = done + [mid for mid, _f, _r in dead]
             if acked:
-                pipe.xack(stream_key(), GROUP, *acked)
-                # Acked jobs are removed so the stream stays small.
-                pipe.xdel(stream_key(), *acked)
+                pipe.xack(stream_key(stream), GROUP, *acked)
+                # Acked jobs are removed so the stream's length is the backlog.
+                pipe.xdel(stream_key(stream), *acked)
             pipe.execute()
         self.processed += len(done)
         self.dead_lettered += len(dead)
         if dead:
-            logger.warning("jobs dead-lettered count=%s", len(dead))
+            logger.warning("jobs dead-lettered stream=%s count=%s", stream, len(dead))

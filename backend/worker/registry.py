@@ -9,11 +9,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 Handler = Callable[[Session, dict[str, Any], str], None]
+# A batch handler gets every message of its type in a batch, and a list to append the
+# effects (Redis writes) that must run only after the batch commits.
+Effects = list[Callable[[], None]]
+BatchHandler = Callable[[Session, list[tuple[str, dict[str, Any]]], Effects], None]
 
 HANDLERS: dict[str, Handler] = {}
+BATCH_HANDLERS: dict[str, BatchHandler] = {}
 
 # Modules whose import registers handlers. A new domain adds its jobs module here.
-HANDLER_MODULES = ("backend.audit.jobs",)
+HANDLER_MODULES = ("backend.audit.jobs", "backend.registrations.jobs")
 
 
 def handler(job_type: str) -> Callable[[Handler], Handler]:
@@ -29,8 +34,24 @@ def handler(job_type: str) -> Callable[[Handler], Handler]:
     return decorator
 
 
+def batch_handler(job_type: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Register `fn(session, [(message_id, payload)], effects)` for one job type."""
+
+    def decorator(fn: BatchHandler) -> BatchHandler:
+        BATCH_HANDLERS[job_type] = fn
+        return fn
+
+    return decorator
+
+
 def load_handlers() -> dict[str, Handler]:
-    """Import every handler module and return the registry."""
+    """Import every handler module and return the registry of single handlers."""
     for module in HANDLER_MODULES:
         importlib.import_module(module)
     return HANDLERS
+
+
+def load_batch_handlers() -> dict[str, BatchHandler]:
+    """Import every handler module and return the registry of batch handlers."""
+    load_handlers()
+    return BATCH_HANDLERS

@@ -1,0 +1,109 @@
+"""What the intake needs about a child and its documents, readable without the database.
+
+At the opening minute, and while PostgreSQL is unavailable for a while, submissions must
+still be taken: the intake reads these facts from Redis, filling them from the database
+on a miss (cache-aside). Anything that changes them forgets the cached copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from backend.core.db import db
+from backend.core.errors import ApiError
+from backend.core.redis import redis_store
+from backend.identity.models import Child, Guardian
+from backend.uploads.models import Upload
+from backend.worker.queue import INTAKE
+
+TTL = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    """Who owns the child, and what the intake checks about it."""
+
+    owner_user_id: int
+    birth_date: dt.date
+    hukou_region_id: int
+    residence_region_id: int | None
+    has_residence_permit: bool
+    categories: list[str]
+
+
+def _key(kind: str, ident: object) -> str:
+    return redis_store.key(INTAKE, kind, ident)
+
+
+def _redis() -> Any:
+    return redis_store.client
+
+
+def _database_down() -> ApiError:
+    return ApiError(503, "SERVICE_UNAVAILABLE", "系统繁忙，请稍后再试",
+                    headers={"Retry-After": "10"})
+
+
+def child(child_id: int) -> ChildFacts | None:
+    """The child's facts (None when there is no such child)."""
+    cached = _redis().get(_key("child", child_id))
+    if cached is not None:
+        data = json.loads(cached)
+        return ChildFacts(**{**data, "birth_date": dt.date.fromisoformat(data["birth_date"])})
+    try:
+        row = db.session.execute(
+            select(Child, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
+            .where(Child.id == child_id)).first()
+    except (OperationalError, InterfaceError) as exc:
+        raise _database_down() from exc
+    if row is None:
+        return None
+    found, owner = row
+    facts = ChildFacts(owner_user_id=owner, birth_date=found.birth_date,
+                       hukou_region_id=found.hukou_region_id,
+                       residence_region_id=found.residence_region_id,
+                       has_residence_permit=bool(found.residence_permit),
+                       categories=list(found.categories))
+    _redis().set(_key("child", child_id), json.dumps(
+        {**facts.__dict__, "birth_date": facts.birth_date.isoformat()}), ex=TTL)
+    return facts
+
+
+def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
+    """Owner and kind of each known, unpurged upload."""
+    if not upload_ids:
+        return {}
+    values = _redis().mget([_key("upload", u) for u in upload_ids])
+    known = {u: tuple(json.loads(v)) for u, v in zip(upload_ids, values, strict=True)
+             if v is not None}
+    missing = [u for u in upload_ids if u not in known]
+    if missing:
+        try:
+            rows = db.session.execute(select(Upload.id, Upload.owner_user_id, Upload.kind).where(
+                Upload.id.in_(missing), Upload.purged_at.is_(None))).all()
+        except (OperationalError, InterfaceError) as exc:
+            raise _database_down() from exc
+        with _redis().pipeline() as pipe:
+            for upload_id, owner, kind in rows:
+                known[upload_id] = (owner, kind.value)
+                pipe.set(_key("upload", upload_id), json.dumps([owner, kind.value]), ex=TTL)
+            pipe.execute()
+    return known
+
+
+def forget_children(child_ids: list[int]) -> None:
+    """Drop cached child facts after a change (owner, addresses, groups, purge)."""
+    if child_ids:
+        _redis().delete(*[_key("child", c) for c in child_ids])
+
+
+def forget_uploads(upload_ids: list[str]) -> None:
+    """Drop cached upload facts after a delete or purge."""
+    if upload_ids:
+        _redis().delete(*[_key("upload", u) for u in upload_ids])

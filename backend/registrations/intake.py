@@ -1,0 +1,280 @@
+"""Registration intake: cheap, final checks in the request, then one atomic Redis script.
+
+The script does idempotency, the one-active-registration-per-child rule for submissions in
+flight, backpressure and the XADD in one step, so two submissions can never both pass. The
+worker turns queued submissions into rows; nothing here ranks by time (报名先后不影响录取).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from backend.core.db import db, utcnow
+from backend.core.errors import ApiError
+from backend.core.redis import redis_store
+from backend.identity.eligibility import eligibility
+from backend.registrations import catalog, facts
+from backend.registrations.materials import missing_uploads
+from backend.registrations.models import INACTIVE_STATUSES, Basis, Registration
+from backend.uploads.models import UploadKind
+from backend.worker.queue import INTAKE, stream_key
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
+FAIRNESS_NOTICE = "报名先后不影响录取"
+TICKET_TTL = 60 * 24 * 3600  # tickets and holder keys outlive any registration window
+
+# KEYS: idempotency, child holder, stream, ticket hash, sequence
+# ARGV: ticket, payload, ttl, max backlog, user id
+_SUBMIT = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {'duplicate', existing} end
+local holder = redis.call('GET', KEYS[2])
+if holder then return {'conflict', holder} end
+if redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[4]) then return {'full', ''} end
+local seq = redis.call('INCR', KEYS[5])
+redis.call('XADD', KEYS[3], '*', 'type', 'registration.submit', 'payload', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+redis.call('HSET', KEYS[4], 'state', 'queued', 'user', ARGV[5], 'seq', seq)
+redis.call('EXPIRE', KEYS[4], ARGV[3])
+return {'queued', ARGV[1]}
+"""
+
+
+def _redis() -> Any:
+    # redis-py's annotations mix the sync and async clients; this one is sync.
+    return redis_store.client
+
+
+def intake_key(*parts: object) -> str:
+    """A key in the intake's hash slot."""
+    return redis_store.key(INTAKE, *parts)
+
+
+def ticket_key(ticket: str) -> str:
+    """The Redis hash holding a ticket's state."""
+    return intake_key("ticket", ticket)
+
+
+def child_holder_key(season_id: int, child_id: int) -> str:
+    """Set while a child has a submission queued or an active registration this season."""
+    return intake_key("child", season_id, child_id)
+
+
+def _seq_key() -> str:
+    return intake_key("seq")
+
+
+def processed_key() -> str:
+    """How many submissions the workers have finished (for queue positions)."""
+    return intake_key("processed")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a 202 promises: a ticket, its state and where it stands in the queue."""
+
+    ticket: str
+    state: str
+    position: int | None
+
+
+def _local(value: dt.datetime, zone_name: str) -> str:
+    from backend.core.timeutil import zone
+
+    local = value.astimezone(zone(zone_name))
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def _check_window(season: catalog.SeasonFacts, now: dt.datetime) -> None:
+    if now < season.opens_at:
+        raise ApiError(409, "REGISTRATION_NOT_OPEN",
+                       f"报名尚未开始，开始时间：{_local(season.opens_at, season.timezone)}"
+                       f"（{FAIRNESS_NOTICE}）",
+                       details={"opens_at": season.opens_at.isoformat()})
+    if now >= season.closes_at:
+        raise ApiError(409, "REGISTRATION_CLOSED",
+                       f"报名已于{_local(season.closes_at, season.timezone)}截止")
+
+
+def _region_for_basis(child: facts.ChildFacts, basis: Basis) -> int:
+    if basis is Basis.HUKOU:
+        return child.hukou_region_id
+    if child.residence_region_id is None:
+        raise ApiError(422, "RESIDENCE_REQUIRED", "按居住地报名，请先在儿童信息中填写实际居住地址")
+    if basis is Basis.RESIDENCE_PERMIT and not child.has_residence_permit:
+        raise ApiError(422, "RESIDENCE_PERMIT_REQUIRED", "按居住证报名，请先在儿童信息中填写居住证")
+    return child.residence_region_id
+
+
+def current_receipt(ticket: str) -> Receipt:
+    """A ticket's state now, with its queue position while queued."""
+    state = _redis().hgetall(ticket_key(ticket))
+    status = (state.get(b"state") or b"queued").decode()
+    position = None
+    if status == "queued":
+        done = int(_redis().get(processed_key()) or 0)
+        position = max(int(state.get(b"seq") or 0) - done, 1)
+    return Receipt(ticket=ticket, state=status, position=position)
+
+
+def queue_submission(idem: str, holder: str, ticket: str, payload: str,
+                     user_id: int) -> tuple[str, str]:
+    """The atomic step: (queued|duplicate|conflict|full, ticket or holder)."""
+    outcome, value = (v.decode() if isinstance(v, bytes) else v for v in _redis().eval(
+        _SUBMIT, 5, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
+        ticket, payload, TICKET_TTL, int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id))
+    return str(outcome), str(value)
+
+
+def _has_active_registration(season_id: int, child_id: int) -> bool:
+    try:
+        return db.session.scalar(select(Registration.id).where(
+            Registration.season_id == season_id, Registration.child_id == child_id,
+            Registration.status.not_in(INACTIVE_STATUSES)).limit(1)) is not None
+    except (OperationalError, InterfaceError):
+        # The database is away: the holder key in Redis still stops a second submission,
+        # and the worker's unique index is the last word.
+        db.session.rollback()
+        return False
+
+
+def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: str,
+           basis: str, upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
+    """Check a submission and queue it; the same key always gives the same ticket."""
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise ApiError(400, "IDEMPOTENCY_KEY_REQUIRED",
+                       "缺少或无效的 Idempotency-Key 请求头（8-64 位字母、数字）")
+    idem = intake_key("idem", user_id, idempotency_key)
+    known = _redis().get(idem)
+    if known is not None:  # a retry of a submission we already took: same answer
+        return current_receipt(known.decode())
+
+    _check_durable_redis()
+    now = now or utcnow()
+    school = catalog.school(school_code)
+    season = catalog.season(school.authority_id)
+    _check_window(season, now)
+    child = facts.child(child_id)
+    if child is None or child.owner_user_id != user_id:
+        raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
+    verdict = eligibility(child.birth_date, _SeasonView(season))  # type: ignore[arg-type]
+    if not verdict.eligible:
+        raise ApiError(422, "NOT_ELIGIBLE", verdict.reason)
+    registration_basis = Basis(basis)
+    if school.bases is not None and basis not in school.bases:
+        raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
+    region_id = _region_for_basis(child, registration_basis)
+    out_of_zone = region_id not in school.zone_region_ids
+    # 划片: public schools admit their zone; private schools (公民同招) admit county-wide.
+    if out_of_zone and not school.is_private:
+        raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
+    owned = facts.uploads(upload_ids)
+    if any(owned.get(u, (None, ""))[0] != user_id for u in upload_ids):
+        raise ApiError(422, "UPLOAD_NOT_FOUND", "部分材料不存在或已删除，请重新上传")
+    have = {UploadKind(kind) for _owner, kind in owned.values()}
+    missing = missing_uploads(registration_basis, child.categories, have)
+    if missing:
+        raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料，请上传后再提交",
+                       details={"missing": missing})
+    if _has_active_registration(season.id, child_id):
+        raise _already_registered()
+
+    ticket = "T" + secrets.token_hex(12)
+    payload = json.dumps({
+        "ticket": ticket, "user_id": user_id, "child_id": child_id, "season_id": season.id,
+        "school_id": school.id, "basis": basis, "out_of_zone": out_of_zone,
+        "upload_ids": sorted(set(upload_ids)), "submitted_at": now.isoformat(),
+    })
+    outcome, value = queue_submission(idem, child_holder_key(season.id, child_id), ticket,
+                                      payload, user_id)
+    if outcome == "duplicate":
+        return current_receipt(value)
+    if outcome == "conflict":
+        raise _already_registered()
+    if outcome == "full":
+        raise ApiError(503, "QUEUE_FULL", "报名人数较多，请稍后再提交（报名先后不影响录取）",
+                       headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
+    _wait_for_durability()
+    logger.info("registration queued user_id=%s child_id=%s ticket=%s", user_id, child_id,
+                ticket)
+    return current_receipt(ticket)
+
+
+class _SeasonView:
+    """Adapter so the eligibility rule reads cached season facts like a Season."""
+
+    def __init__(self, facts: catalog.SeasonFacts) -> None:
+        self.year = facts.year
+        self.age_cutoff = facts.age_cutoff
+
+
+def _already_registered() -> ApiError:
+    return ApiError(409, "ALREADY_REGISTERED",
+                    "该儿童本学年已有有效报名；如需更改学校，请先撤回原报名")
+
+
+_durable_until = 0.0
+
+
+def _check_durable_redis() -> None:
+    """INTAKE_DURABILITY=aof: Redis must fsync every write before the 202 goes out."""
+    global _durable_until
+    if current_app.config["INTAKE_DURABILITY"] != "aof" or time.monotonic() < _durable_until:
+        return
+    persistence = _redis().info("persistence")
+    fsync = None
+    try:
+        fsync = _redis().config_get("appendfsync").get("appendfsync")
+    except redis.ResponseError:  # managed Redis may refuse CONFIG: trust aof_enabled
+        logger.warning("cannot read appendfsync; relying on aof_enabled")
+    if not persistence.get("aof_enabled") or fsync not in (None, "always"):
+        logger.error("intake refused: Redis is not running appendonly with appendfsync always")
+        raise ApiError(503, "INTAKE_NOT_DURABLE", "报名服务暂不可用，请稍后再试",
+                       headers={"Retry-After": "30"})
+    _durable_until = time.monotonic() + 60  # checked once a minute per process
+
+
+def _wait_for_durability() -> None:
+    # A 202 is a promise: with replicas, wait until enough of them have the submission.
+    replicas = int(current_app.config["INTAKE_WAIT_REPLICAS"])
+    if current_app.config["INTAKE_DURABILITY"] != "wait" or replicas <= 0:
+        return
+    acked = int(_redis().execute_command(
+        "WAIT", replicas, int(current_app.config["INTAKE_WAIT_TIMEOUT_MS"])))
+    if acked < replicas:
+        # The submission is queued and will be processed; the client retries with the same
+        # key and gets the same ticket.
+        logger.error("intake durability not confirmed acked=%s wanted=%s", acked, replicas)
+        raise ApiError(503, "INTAKE_NOT_CONFIRMED", "提交结果未确认，请稍后用同一请求重试",
+                       headers={"Retry-After": "2"})
+
+
+def ticket_owner(ticket: str) -> int | None:
+    """The user a ticket belongs to, from Redis (None when unknown or expired)."""
+    owner = _redis().hget(ticket_key(ticket), "user")
+    return int(owner) if owner is not None else None
+
+
+def release_child(season_id: int, child_id: int) -> None:
+    """Let a child be submitted again (rejected or withdrawn registration)."""
+    _redis().delete(child_holder_key(season_id, child_id))
+
+
+def mark_ticket(ticket: str, **fields: Any) -> None:
+    """Record a ticket's outcome (accepted with its registration, or rejected)."""
+    _redis().hset(ticket_key(ticket), mapping={k: str(v) for k, v in fields.items()})

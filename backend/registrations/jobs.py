@@ -1,0 +1,139 @@
+"""Worker side of the intake: queued submissions become registrations, in bulk."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Insert, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from backend.core.db import utcnow
+from backend.core.redis import redis_store
+from backend.identity.models import Child, Guardian
+from backend.notices.models import Notice, NoticeStatus
+from backend.registrations.intake import mark_ticket, processed_key, release_child
+from backend.registrations.models import (
+    Basis,
+    Registration,
+    RegistrationEvent,
+    RegistrationStatus,
+    registration_uploads,
+)
+from backend.schools.models import School
+from backend.uploads.models import Upload
+from backend.worker.registry import Effects, batch_handler
+
+logger = logging.getLogger(__name__)
+
+_REJECTIONS = {
+    "CHILD_NOT_FOUND": "未找到该儿童信息，报名未受理",
+    "UPLOAD_NOT_FOUND": "部分材料已删除，报名未受理，请重新上传后提交",
+    "SCHOOL_NOT_FOUND": "该学校已停止招生，报名未受理",
+    "ALREADY_REGISTERED": "该儿童本学年已有有效报名",
+}
+
+
+def _insert(session: Session, table: Any) -> Insert:
+    # ON CONFLICT DO NOTHING: a redelivered message (same ticket) or a second active
+    # registration of one child (the partial unique index) inserts nothing.
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+@batch_handler("registration.submit")
+def handle_registration_submit(session: Session, items: list[tuple[str, dict[str, Any]]],
+                               effects: Effects) -> None:
+    """Re-check a batch of submissions, write them with history and notice, in one go."""
+    payloads = [payload for _mid, payload in items]
+    owners = dict(session.execute(
+        select(Child.id, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
+        .where(Child.id.in_({p["child_id"] for p in payloads}))).all())
+    upload_owners = dict(session.execute(
+        select(Upload.id, Upload.owner_user_id).where(
+            Upload.id.in_({u for p in payloads for u in p["upload_ids"]}),
+            Upload.purged_at.is_(None))).all())
+    schools = dict(session.execute(
+        select(School.id, School.name).where(School.id.in_({p["school_id"] for p in payloads}),
+                                             School.is_active.is_(True))).all())
+
+    rejected: list[tuple[dict[str, Any], str]] = []
+    candidates: list[dict[str, Any]] = []
+    for payload in payloads:
+        if owners.get(payload["child_id"]) != payload["user_id"]:
+            rejected.append((payload, "CHILD_NOT_FOUND"))
+        elif any(upload_owners.get(u) != payload["user_id"] for u in payload["upload_ids"]):
+            rejected.append((payload, "UPLOAD_NOT_FOUND"))
+        elif payload["school_id"] not in schools:
+            rejected.append((payload, "SCHOOL_NOT_FOUND"))
+        else:
+            candidates.append(payload)
+
+    now = utcnow()
+    accepted: dict[str, int] = {}
+    fresh: set[str] = set()
+    if candidates:
+        rows = [{
+            "season_id": p["season_id"], "child_id": p["child_id"], "school_id": p["school_id"],
+            "submitted_by_user_id": p["user_id"], "basis": Basis(p["basis"]),
+            "status": RegistrationStatus.SUBMITTED, "out_of_zone": bool(p["out_of_zone"]),
+            "ticket": p["ticket"], "created_at": now, "updated_at": now,
+        } for p in candidates]
+        result = session.execute(_insert(session, Registration).values(rows).returning(
+            Registration.id, Registration.ticket))
+        for registration_id, ticket in result:
+            accepted[ticket] = registration_id
+            fresh.add(ticket)
+        missing = [p["ticket"] for p in candidates if p["ticket"] not in accepted]
+        if missing:
+            # Not inserted: either already written by an earlier delivery, or the child
+            # already has an active registration this season.
+            accepted.update(dict(session.execute(
+                select(Registration.ticket, Registration.id)
+                .where(Registration.ticket.in_(missing))).all()))
+        for payload in candidates:
+            if payload["ticket"] not in accepted:
+                rejected.append((payload, "ALREADY_REGISTERED"))
+
+    new = [p for p in candidates if p["ticket"] in fresh]
+    if new:
+        session.execute(insert(RegistrationEvent), [{
+            "registration_id": accepted[p["ticket"]], "status": RegistrationStatus.SUBMITTED,
+            "occurred_at": now, "actor_user_id": p["user_id"], "actor_role": "parent",
+        } for p in new])
+        links = [{"registration_id": accepted[p["ticket"]], "upload_id": u}
+                 for p in new for u in p["upload_ids"]]
+        if links:
+            session.execute(insert(registration_uploads), links)
+        # The "registration received" notice, in the same transaction as the registration.
+        session.execute(insert(Notice), [{
+            "user_id": p["user_id"], "template_key": "registration_received",
+            "data": {"school": schools[p["school_id"]], "ticket": p["ticket"],
+                     "submitted_at": p["submitted_at"], "status": "已受理"},
+            "page": f"pages/registrations/detail?id={accepted[p['ticket']]}",
+            "dedupe_key": f"registration.received:{accepted[p['ticket']]}",
+            "status": NoticeStatus.PENDING, "attempts": 0, "created_at": now,
+        } for p in new])
+
+    outcomes = [(p["ticket"], accepted[p["ticket"]]) for p in candidates
+                if p["ticket"] in accepted]
+
+    def publish() -> None:
+        # After the commit: tickets show the outcome; a rejected child may submit again.
+        for ticket, registration_id in outcomes:
+            mark_ticket(ticket, state="accepted", registration_id=registration_id)
+        for payload, code in rejected:
+            mark_ticket(payload["ticket"], state="rejected", error_code=code,
+                        error_message=_REJECTIONS[code])
+            if code != "ALREADY_REGISTERED":
+                release_child(payload["season_id"], payload["child_id"])
+        redis_store.client.incrby(processed_key(), len(items))
+
+    effects.append(publish)
+    if rejected:
+        logger.info("registrations rejected by re-check count=%s", len(rejected))

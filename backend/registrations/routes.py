@@ -1,0 +1,120 @@
+"""Registrations API: submit (queued), follow the ticket, read, withdraw; dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.core.api import api
+from backend.core.auth import current_user, current_user_id, require_roles, require_session
+from backend.core.ratelimit import address_key, caller_key, limiter
+from backend.core.timeutil import local_iso
+from backend.registrations import intake, services
+from backend.registrations.models import Registration
+from backend.registrations.schemas import (
+    STATUS_NAMES,
+    DeadLetterList,
+    DeadLetterOut,
+    RegistrationList,
+    RegistrationOut,
+    SubmitIn,
+    TicketOut,
+    TimelineEntry,
+)
+
+bp = Blueprint("registrations", __name__, url_prefix="/api/v1")
+
+
+class ReplayOut(BaseModel):
+    """Where a replayed message now waits."""
+
+    model_config = ConfigDict(extra="forbid")
+    stream: str
+    message_id: str = Field(description="the new stream id")
+
+
+def registration_out(registration: Registration) -> RegistrationOut:
+    """A registration with its timeline, for its family."""
+    status: Any = registration.status.value
+    return RegistrationOut(
+        id=registration.id, ticket=registration.ticket, status=status,
+        status_name=STATUS_NAMES[status], season_year=registration.season.year,
+        school={"code": registration.school.code, "name": registration.school.name},
+        child={"id": registration.child.id, "name": registration.child.name},
+        basis=registration.basis.value,
+        out_of_zone=registration.out_of_zone,
+        submitted_at=local_iso(registration.created_at) or "",
+        uploads=[{"upload_id": u.id, "kind": u.kind.value} for u in registration.uploads],
+        timeline=[TimelineEntry(
+            status=e.status.value,
+            status_name=STATUS_NAMES[e.status.value],
+            at=local_iso(e.occurred_at) or "", actor_role=e.actor_role,
+            reason_code=e.reason_code, note=e.note) for e in registration.events],
+        can_withdraw=services.can_withdraw(registration),
+    )
+
+
+@bp.post("/registrations")
+@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_CALLER"], key_func=caller_key)
+@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_ADDRESS"], key_func=address_key)
+@require_session("parent")
+@api(body=SubmitIn, response=TicketOut, status=202, errors=(404, 409, 503))
+def submit_registration(body: SubmitIn) -> TicketOut:
+    """Queue a registration (header Idempotency-Key); 202 with a ticket to follow."""
+    receipt = intake.submit(
+        current_user_id(), idempotency_key=request.headers.get("Idempotency-Key", ""),
+        child_id=body.child_id, school_code=body.school_code, basis=body.basis,
+        upload_ids=body.upload_ids)
+    return TicketOut(ticket=receipt.ticket, state=receipt.state,  # type: ignore[arg-type]
+                     position=receipt.position)
+
+
+@bp.get("/registrations/tickets/<ticket>")
+@require_session("parent")
+@api(response=TicketOut, errors=(404,))
+def get_ticket(ticket: str) -> TicketOut:
+    """Follow a ticket: queued (with position) → accepted (with id) or rejected (why)."""
+    return TicketOut(**services.ticket_status(current_user_id(), ticket[:64]))
+
+
+@bp.get("/registrations")
+@require_roles("parent")
+@api(response=RegistrationList)
+def list_registrations() -> RegistrationList:
+    """The caller's registrations with their timelines."""
+    return RegistrationList(items=[registration_out(r)
+                                   for r in services.my_registrations(current_user())])
+
+
+@bp.get("/registrations/<int:registration_id>")
+@require_roles("parent")
+@api(response=RegistrationOut, errors=(404,))
+def get_registration(registration_id: int) -> RegistrationOut:
+    """One registration with its status timeline."""
+    return registration_out(services.my_registration(current_user(), registration_id))
+
+
+@bp.post("/registrations/<int:registration_id>/withdraw")
+@require_roles("parent")
+@api(response=RegistrationOut, errors=(404, 409))
+def withdraw_registration(registration_id: int) -> RegistrationOut:
+    """Withdraw while the window is open and review has not started."""
+    return registration_out(services.withdraw(current_user(), registration_id))
+
+
+@bp.get("/admin/dead-letters")
+@require_roles("bureau_admin")
+@api(response=DeadLetterList)
+def list_dead_letters() -> DeadLetterList:
+    """Queue messages that kept failing, with the reason."""
+    return DeadLetterList(items=[DeadLetterOut(**d) for d in services.dead_letters()])
+
+
+@bp.post("/admin/dead-letters/<stream>/<message_id>/replay")
+@require_roles("bureau_admin")
+@api(response=ReplayOut, errors=(404,))
+def replay_dead_letter(stream: str, message_id: str) -> ReplayOut:
+    """Put a dead-lettered message back on its stream."""
+    return ReplayOut(stream=stream, message_id=services.replay_dead_letter(stream, message_id))

@@ -1,0 +1,92 @@
+"""Request and response models of the registrations API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BasisName = Literal["hukou", "residence", "residence_permit"]
+StatusName = Literal["submitted", "under_review", "returned", "approved", "rejected",
+                     "withdrawn"]
+
+STATUS_NAMES = {
+    "submitted": "已受理", "under_review": "审核中", "returned": "退回修改",
+    "approved": "审核通过", "rejected": "未通过", "withdrawn": "已撤回",
+}
+FAIRNESS = "报名先后不影响录取"
+
+
+class SubmitIn(BaseModel):
+    """A registration: which child, which school, on what basis, with which documents."""
+
+    model_config = ConfigDict(extra="forbid")
+    child_id: int = Field(ge=1)
+    school_code: str = Field(min_length=1, max_length=32)
+    basis: BasisName
+    upload_ids: list[str] = Field(default_factory=list, max_length=20)
+
+
+class TicketOut(BaseModel):
+    """The intake's answer: a ticket to follow; order of submission never matters."""
+
+    ticket: str
+    state: Literal["queued", "accepted", "rejected"]
+    position: int | None = Field(description="approximate place in the queue while queued")
+    registration_id: int | None = None
+    error: dict[str, str] | None = None
+    fairness_notice: str = FAIRNESS
+
+
+class TimelineEntry(BaseModel):
+    """One step: what happened, when, and by whom (a role, never a staff name)."""
+
+    status: StatusName
+    status_name: str
+    at: str
+    actor_role: str
+    reason_code: str | None
+    note: str | None
+
+
+class RegistrationOut(BaseModel):
+    """A registration as its family sees it."""
+
+    id: int
+    ticket: str
+    status: StatusName
+    status_name: str
+    season_year: int
+    school: dict[str, str]
+    child: dict[str, int | str]
+    basis: BasisName
+    out_of_zone: bool
+    submitted_at: str
+    uploads: list[dict[str, str]]
+    timeline: list[TimelineEntry]
+    can_withdraw: bool
+    fairness_notice: str = FAIRNESS
+
+
+class RegistrationList(BaseModel):
+    """The caller's registrations, newest first."""
+
+    items: list[RegistrationOut]
+    fairness_notice: str = FAIRNESS
+
+
+class DeadLetterOut(BaseModel):
+    """A message that kept failing, with the reason (no personal data in it)."""
+
+    id: str
+    stream: str
+    type: str
+    reason: str
+    failed_at: str
+    original_id: str
+
+
+class DeadLetterList(BaseModel):
+    """Dead-lettered messages of every stream."""
+
+    items: list[DeadLetterOut]
