@@ -237,6 +237,7 @@ def app(database_url: str, redis_url: str, wechat_sim: Simulator,
         "LOGIN_MAX_FAILURES": 3,
         "LOGIN_MAX_FAILURES_PER_CLIENT": 5,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        "INTAKE_CATALOG_TTL_SECONDS": 0,
     })
     application.test_client_class = MaskCheckingClient
     return application

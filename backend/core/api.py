@@ -43,6 +43,8 @@ class ApiMeta:
     # A multipart view (parses its own form): its fields and its file fields, for the docs.
     form: type[BaseModel] | None = None
     files: tuple[str, ...] = ()
+    # Request headers the view requires: name → description.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 # Chinese wording for pydantic's error types; anything else is "格式不正确".
@@ -159,10 +161,12 @@ def api(
     produces: str | None = None,
     form: type[BaseModel] | None = None,
     files: tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Wrap a view: parse `body`/`query`, call it, commit, then run after-commit effects."""
     meta = ApiMeta(body=body, query=query, response=response, status=status,
-                   errors=errors, tags=tags, produces=produces, form=form, files=files)
+                   errors=errors, tags=tags, produces=produces, form=form, files=files,
+                   headers=tuple((headers or {}).items()))
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)

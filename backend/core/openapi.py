@@ -101,6 +101,10 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
             else:
                 operation["responses"][status] = {"description": "OK"}
             error_statuses = set(meta.errors if meta else ())
+            for name, description in (meta.headers if meta else ()):
+                operation["parameters"].append({"name": name, "in": "header", "required": True,
+                                                "description": description,
+                                                "schema": {"type": "string"}})
             if meta and meta.query is not None:
                 error_statuses.add(422)
                 query_schema = meta.query.model_json_schema()

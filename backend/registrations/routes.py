@@ -60,7 +60,8 @@ def registration_out(registration: Registration) -> RegistrationOut:
 @limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_CALLER"], key_func=caller_key)
 @limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_ADDRESS"], key_func=address_key)
 @require_session("parent")
-@api(body=SubmitIn, response=TicketOut, status=202, errors=(404, 409, 503))
+@api(body=SubmitIn, response=TicketOut, status=202, errors=(404, 409, 429, 503),
+     headers={"Idempotency-Key": "8-64 letters/digits; the same key returns the same ticket"})
 def submit_registration(body: SubmitIn) -> TicketOut:
     """Queue a registration (header Idempotency-Key); 202 with a ticket to follow."""
     receipt = intake.submit(
