@@ -27,7 +27,12 @@ from backend.core.redis import redis_store
 from backend.identity.eligibility import eligibility
 from backend.registrations import catalog, facts
 from backend.registrations.materials import missing_uploads
-from backend.registrations.models import INACTIVE_STATUSES, Basis, Registration
+from backend.registrations.models import (
+    INACTIVE_STATUSES,
+    Basis,
+    Registration,
+    RegistrationStatus,
+)
 from backend.uploads.models import UploadKind
 from backend.worker.queue import INTAKE, stream_key
 
@@ -38,17 +43,20 @@ FAIRNESS_NOTICE = "报名先后不影响录取"
 TICKET_TTL = 60 * 24 * 3600  # tickets and holder keys outlive any registration window
 
 # KEYS: idempotency, child holder, stream, ticket hash, sequence
-# ARGV: ticket, payload, ttl, max backlog, user id
+# ARGV: ticket, payload, ttl, max backlog, user id, hold the child ('1'/'0'), job type
 _SUBMIT = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return {'duplicate', existing} end
-local holder = redis.call('GET', KEYS[2])
-if holder then return {'conflict', holder} end
+local hold = ARGV[6] == '1'
+if hold then
+  local holder = redis.call('GET', KEYS[2])
+  if holder then return {'conflict', holder} end
+end
 if redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[4]) then return {'full', ''} end
 local seq = redis.call('INCR', KEYS[5])
-redis.call('XADD', KEYS[3], '*', 'type', 'registration.submit', 'payload', ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'type', ARGV[7], 'payload', ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+if hold then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
 redis.call('HSET', KEYS[4], 'state', 'queued', 'user', ARGV[5], 'seq', seq)
 redis.call('EXPIRE', KEYS[4], ARGV[3])
 return {'queued', ARGV[1]}
@@ -132,13 +140,43 @@ def current_receipt(ticket: str) -> Receipt:
     return Receipt(ticket=ticket, state=status, position=position)
 
 
-def queue_submission(idem: str, holder: str, ticket: str, payload: str,
-                     user_id: int) -> tuple[str, str]:
-    """The atomic step: (queued|duplicate|conflict|full, ticket or holder)."""
+def queue_submission(idem: str, holder: str, ticket: str, payload: str, user_id: int,
+                     job_type: str = "registration.submit") -> tuple[str, str]:
+    """The atomic step: (queued|duplicate|conflict|full, ticket or holder).
+
+    A new registration holds the child (one in flight at a time); an edit does not.
+    """
+    hold = "1" if job_type == "registration.submit" else "0"
     outcome, value = (v.decode() if isinstance(v, bytes) else v for v in _redis().eval(
         _SUBMIT, 5, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
-        ticket, payload, TICKET_TTL, int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id))
+        ticket, payload, TICKET_TTL, int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id,
+        hold, job_type))
     return str(outcome), str(value)
+
+
+def _queued(outcome: str, value: str, ticket: str, user_id: int) -> Receipt:
+    if outcome == "duplicate":
+        return current_receipt(value)
+    if outcome == "conflict":
+        raise _already_registered()
+    if outcome == "full":
+        raise ApiError(503, "QUEUE_FULL", "报名人数较多，请稍后再提交（报名先后不影响录取）",
+                       headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
+    _wait_for_durability()
+    logger.info("intake queued user_id=%s ticket=%s", user_id, ticket)
+    return current_receipt(ticket)
+
+
+def _check_documents(user_id: int, basis: Basis, categories: list[str],
+                     upload_ids: list[str]) -> None:
+    owned = facts.uploads(upload_ids)
+    if any(owned.get(u, (None, ""))[0] != user_id for u in upload_ids):
+        raise ApiError(422, "UPLOAD_NOT_FOUND", "部分材料不存在或已删除，请重新上传")
+    have = {UploadKind(kind) for _owner, kind in owned.values()}
+    missing = missing_uploads(basis, categories, have)
+    if missing:
+        raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料，请上传后再提交",
+                       details={"missing": missing})
 
 
 def _has_active_registration(season_id: int, child_id: int) -> bool:
@@ -183,14 +221,7 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
     # 划片: public schools admit their zone; private schools (公民同招) admit county-wide.
     if out_of_zone and not school.is_private:
         raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
-    owned = facts.uploads(upload_ids)
-    if any(owned.get(u, (None, ""))[0] != user_id for u in upload_ids):
-        raise ApiError(422, "UPLOAD_NOT_FOUND", "部分材料不存在或已删除，请重新上传")
-    have = {UploadKind(kind) for _owner, kind in owned.values()}
-    missing = missing_uploads(registration_basis, child.categories, have)
-    if missing:
-        raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料，请上传后再提交",
-                       details={"missing": missing})
+    _check_documents(user_id, registration_basis, child.categories, upload_ids)
     if _has_active_registration(season.id, child_id):
         raise _already_registered()
 
@@ -202,17 +233,53 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
     })
     outcome, value = queue_submission(idem, child_holder_key(season.id, child_id), ticket,
                                       payload, user_id)
-    if outcome == "duplicate":
-        return current_receipt(value)
-    if outcome == "conflict":
-        raise _already_registered()
-    if outcome == "full":
-        raise ApiError(503, "QUEUE_FULL", "报名人数较多，请稍后再提交（报名先后不影响录取）",
-                       headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
-    _wait_for_durability()
-    logger.info("registration queued user_id=%s child_id=%s ticket=%s", user_id, child_id,
-                ticket)
-    return current_receipt(ticket)
+    return _queued(outcome, value, ticket, user_id)
+
+
+EDITABLE = (RegistrationStatus.SUBMITTED, RegistrationStatus.RETURNED)
+
+
+def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, basis: str,
+                upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
+    """Queue a change of basis or documents (e.g. a fix the school asked for)."""
+    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
+        raise ApiError(400, "IDEMPOTENCY_KEY_REQUIRED",
+                       "缺少或无效的 Idempotency-Key 请求头（8-64 位字母、数字）")
+    idem = intake_key("idem", user_id, idempotency_key)
+    known = _redis().get(idem)
+    if known is not None:
+        return current_receipt(known.decode())
+    _check_durable_redis()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.submitted_by_user_id != user_id:
+        raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
+    if registration.status not in EDITABLE:
+        raise ApiError(409, "REGISTRATION_NOT_EDITABLE", "该报名当前状态不能修改，请联系学校")
+    now = now or utcnow()
+    school = catalog.school(registration.school.code)
+    if registration.status is RegistrationStatus.SUBMITTED:
+        # While review has not started, edits follow the registration window; a return
+        # for correction carries its own fix deadline.
+        _check_window(catalog.season(school.authority_id), now)
+    child = facts.child(registration.child_id)
+    if child is None:
+        raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
+    registration_basis = Basis(basis)
+    if school.bases is not None and basis not in school.bases:
+        raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
+    out_of_zone = _region_for_basis(child, registration_basis) not in school.zone_region_ids
+    if out_of_zone and not school.is_private:
+        raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
+    _check_documents(user_id, registration_basis, child.categories, upload_ids)
+    ticket = "T" + secrets.token_hex(12)
+    payload = json.dumps({
+        "ticket": ticket, "user_id": user_id, "registration_id": registration.id,
+        "basis": basis, "out_of_zone": out_of_zone, "upload_ids": sorted(set(upload_ids)),
+        "submitted_at": now.isoformat(),
+    })
+    outcome, value = queue_submission(idem, intake_key("none"), ticket, payload, user_id,
+                                      job_type="registration.update")
+    return _queued(outcome, value, ticket, user_id)
 
 
 class _SeasonView:

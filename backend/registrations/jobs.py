@@ -137,3 +137,57 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
     effects.append(publish)
     if rejected:
         logger.info("registrations rejected by re-check count=%s", len(rejected))
+
+
+@batch_handler("registration.update")
+def handle_registration_update(session: Session, items: list[tuple[str, dict[str, Any]]],
+                               effects: Effects) -> None:
+    """Apply queued edits (basis, documents); a returned registration is submitted again."""
+    outcomes: list[tuple[str, str, str | None]] = []
+    for _message_id, payload in items:
+        registration = session.get(Registration, payload["registration_id"],
+                                   with_for_update=True)
+        owned = dict(session.execute(select(Upload.id, Upload.owner_user_id).where(
+            Upload.id.in_(payload["upload_ids"]), Upload.purged_at.is_(None))).all())
+        if registration is None or registration.submitted_by_user_id != payload["user_id"]:
+            outcomes.append((payload["ticket"], "rejected", "REGISTRATION_NOT_FOUND"))
+            continue
+        if any(owned.get(u) != payload["user_id"] for u in payload["upload_ids"]):
+            outcomes.append((payload["ticket"], "rejected", "UPLOAD_NOT_FOUND"))
+            continue
+        if any(payload["ticket"] in (e.note or "") for e in registration.events):
+            outcomes.append((payload["ticket"], "accepted", None))  # a redelivery
+            continue
+        if registration.status not in (RegistrationStatus.SUBMITTED,
+                                       RegistrationStatus.RETURNED):
+            outcomes.append((payload["ticket"], "rejected", "REGISTRATION_NOT_EDITABLE"))
+            continue
+        registration.basis = Basis(payload["basis"])
+        registration.out_of_zone = bool(payload["out_of_zone"])
+        registration.uploads = list(session.scalars(
+            select(Upload).where(Upload.id.in_(payload["upload_ids"]))))
+        registration.status = RegistrationStatus.SUBMITTED
+        registration.events.append(RegistrationEvent(
+            status=RegistrationStatus.SUBMITTED, actor_user_id=payload["user_id"],
+            actor_role="parent", reason_code="EDITED",
+            note=f"家长修改后重新提交（回执 {payload['ticket']}）"))
+        outcomes.append((payload["ticket"], "accepted", None))
+    ids = {p["ticket"]: p["registration_id"] for _m, p in items}
+
+    def publish() -> None:
+        for ticket, state, code in outcomes:
+            if state == "accepted":
+                mark_ticket(ticket, state="accepted", registration_id=ids[ticket])
+            else:
+                mark_ticket(ticket, state="rejected", error_code=code or "REJECTED",
+                            error_message=_EDIT_REJECTIONS.get(code or "", "修改未受理"))
+        redis_store.client.incrby(processed_key(), len(items))
+
+    effects.append(publish)
+
+
+_EDIT_REJECTIONS = {
+    "REGISTRATION_NOT_FOUND": "未找到该报名记录，修改未受理",
+    "UPLOAD_NOT_FOUND": "部分材料已删除，修改未受理，请重新上传后提交",
+    "REGISTRATION_NOT_EDITABLE": "报名已进入审核，修改未受理，请联系学校",
+}

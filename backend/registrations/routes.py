@@ -17,6 +17,7 @@ from backend.registrations.schemas import (
     STATUS_NAMES,
     DeadLetterList,
     DeadLetterOut,
+    EditIn,
     RegistrationList,
     RegistrationOut,
     SubmitIn,
@@ -68,6 +69,21 @@ def submit_registration(body: SubmitIn) -> TicketOut:
         current_user_id(), idempotency_key=request.headers.get("Idempotency-Key", ""),
         child_id=body.child_id, school_code=body.school_code, basis=body.basis,
         upload_ids=body.upload_ids)
+    return TicketOut(ticket=receipt.ticket, state=receipt.state,  # type: ignore[arg-type]
+                     position=receipt.position)
+
+
+@bp.patch("/registrations/<int:registration_id>")
+@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_CALLER"], key_func=caller_key)
+@require_session("parent")
+@api(body=EditIn, response=TicketOut, status=202, errors=(404, 409, 429, 503),
+     headers={"Idempotency-Key": "8-64 letters/digits; the same key returns the same ticket"})
+def edit_registration(registration_id: int, body: EditIn) -> TicketOut:
+    """Queue a change of basis or documents (e.g. a fix the school asked for)."""
+    receipt = intake.submit_edit(
+        current_user_id(), registration_id,
+        idempotency_key=request.headers.get("Idempotency-Key", ""),
+        basis=body.basis, upload_ids=body.upload_ids)
     return TicketOut(ticket=receipt.ticket, state=receipt.state,  # type: ignore[arg-type]
                      position=receipt.position)
 

@@ -27,6 +27,14 @@ class SubmitIn(BaseModel):
     upload_ids: list[str] = Field(default_factory=list, max_length=20)
 
 
+class EditIn(BaseModel):
+    """A change to a submitted or returned registration: basis and documents."""
+
+    model_config = ConfigDict(extra="forbid")
+    basis: BasisName
+    upload_ids: list[str] = Field(default_factory=list, max_length=20)
+
+
 class TicketOut(BaseModel):
     """The intake's answer: a ticket to follow; order of submission never matters."""
 

@@ -304,3 +304,36 @@ def test_withdrawn_registrations_leave_the_active_index(session: Any, world: dic
 
     with pytest.raises(IntegrityError), db.session.begin_nested():
         make_registration(world["season"], child, world["far"])
+
+
+def test_edits_go_through_the_same_queue(
+    client: FlaskClient, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    ticket = _submit(client, family, world["public"]).get_json()["ticket"]
+    _worker().run_once()
+    registration_id = client.get(f"/api/v1/registrations/tickets/{ticket}",
+                                 headers=bearer(family["token"])).get_json()["registration_id"]
+    clearer = client.post("/api/v1/uploads", headers=bearer(family["token"]), data={
+        "kind": "hukou_book", "file": (io.BytesIO(_png()), "clearer.png")},
+        content_type="multipart/form-data").get_json()["upload_id"]
+
+    def edit(key: str) -> Any:
+        return client.patch(f"/api/v1/registrations/{registration_id}", json={
+            "basis": "hukou", "upload_ids": [clearer]},
+            headers={**bearer(family["token"]), "Idempotency-Key": key})
+
+    queued = edit("edit-00000001")
+    assert queued.status_code == 202 and queued.get_json()["state"] == "queued"
+    assert edit("edit-00000001").get_json()["ticket"] == queued.get_json()["ticket"]
+    _worker().run_once()
+    detail = client.get(f"/api/v1/registrations/{registration_id}",
+                        headers=bearer(family["token"])).get_json()
+    assert detail["uploads"] == [{"upload_id": clearer, "kind": "hukou_book"}]
+    assert [e["reason_code"] for e in detail["timeline"]] == [None, "EDITED"]
+    registration = db.session.get(Registration, registration_id)
+    assert registration is not None
+    registration.status = RegistrationStatus.UNDER_REVIEW
+    db.session.flush()
+    locked = edit("edit-00000002")
+    assert locked.status_code == 409
+    assert locked.get_json()["error"]["code"] == "REGISTRATION_NOT_EDITABLE"
