@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.core.db import db
-from backend.identity.models import Guardian, VerificationLevel
+from backend.identity.models import Child, Guardian, IdentityDispute, VerificationLevel
 from backend.registrations.models import RegistrationStatus
 from backend.schools.models import RegionLevel
 from tests.conftest import Simulator, bearer, find_personal_data
@@ -72,10 +73,18 @@ def test_binding_masks_everything_and_stores_no_plaintext(
     assert body["verification"] == "self_declared"
     me = client.get("/api/v1/me", headers=bearer(login["token"])).get_json()
     assert me["identity_bound"] is True and me["identity"]["name"] == "王示例"
-    # The database holds neither the number nor the phone in plaintext, anywhere.
-    dump = " ".join(str(row) for row in db.session.execute(text("SELECT * FROM guardians")))
-    assert GUARDIAN_ID not in dump and "13812345678" not in dump
-    assert GUARDIAN_ID[:14] not in dump
+    child_number = make_id_number(dt.date(2018, 5, 5), 925)
+    area_village = make_region(make_authority(), level=RegionLevel.VILLAGE,
+                               parent=make_region(make_authority()))
+    added = _child(client, login["token"], area_village.code, id_number=child_number,
+                   categories=["migrant"], residence={"region_code": area_village.code},
+                   residence_permit={"number": "SX1400009999", "issued_on": "2022-01-01"})
+    assert added.status_code == 201, added.get_json()
+    # The database holds no number or phone in plaintext, in any table.
+    secrets = (GUARDIAN_ID, GUARDIAN_ID[:14], "13812345678", child_number, "SX1400009999")
+    for table in (Guardian, Child, User, AuditEvent, IdentityDispute):
+        dump = " ".join(str(row) for row in db.session.execute(select(table.__table__)))
+        assert not [s for s in secrets if s in dump], table.__tablename__
 
 
 @pytest.mark.parametrize(
