@@ -173,7 +173,7 @@ class Database:
 db = Database()
 
 
-def after_commit(callback: Callable[[], None], *, essential: bool = False) -> None:
+def after_commit(callback: Callable[[], object], *, essential: bool = False) -> None:
     """Run a side effect (queue push, notice) only after the request's transaction commits.
 
     A failing non-essential effect is logged and the request still succeeds (its work is
@@ -186,7 +186,7 @@ def after_commit(callback: Callable[[], None], *, essential: bool = False) -> No
 
 def run_after_commit() -> None:
     """Run the side effects queued for the transaction that just committed."""
-    callbacks: list[tuple[Callable[[], None], bool]] = g.pop("_after_commit", [])
+    callbacks: list[tuple[Callable[[], object], bool]] = g.pop("_after_commit", [])
     for callback, essential in callbacks:
         try:
             callback()

@@ -30,6 +30,7 @@ from backend.identity.models import (
     Sex,
 )
 from backend.identity.verifiers import current_verifier
+from backend.registrations.facts import child as warm_child
 from backend.registrations.facts import forget_children
 from backend.registrations.models import INACTIVE_STATUSES, Registration
 from backend.schools.models import Region, RegionLevel
@@ -230,6 +231,9 @@ def add_child(user: User, data: dict[str, Any]) -> Child:
     )
     db.session.add(child)
     _flush_unique(_child_conflict(index, guardian))
+    # Warm the intake's cache now, so the family can register even if the database is
+    # briefly away at the opening minute.
+    after_commit(functools.partial(warm_child, child.id))
     logger.info("child added guardian_id=%s child_id=%s", guardian.id, child.id)
     return child
 

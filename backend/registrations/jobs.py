@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -23,7 +24,7 @@ from backend.registrations.models import (
 )
 from backend.schools.models import School
 from backend.uploads.models import Upload
-from backend.worker.registry import Effects, batch_handler
+from backend.worker.registry import Effects, batch_handler, on_dead_letter
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
                         error_message=_REJECTIONS[code])
             if code != "ALREADY_REGISTERED":
                 release_child(payload["season_id"], payload["child_id"])
-        redis_store.client.incrby(processed_key(), len(items))
+        # Redelivered ones were counted the first time: count what is new.
+        redis_store.client.incrby(processed_key(), len(fresh) + len(rejected))
 
     effects.append(publish)
     if rejected:
@@ -191,3 +193,21 @@ _EDIT_REJECTIONS = {
     "UPLOAD_NOT_FOUND": "部分材料已删除，修改未受理，请重新上传后提交",
     "REGISTRATION_NOT_EDITABLE": "报名已进入审核，修改未受理，请联系学校",
 }
+
+
+@on_dead_letter("registration.submit")
+@on_dead_letter("registration.update")
+def handle_dead_submission(fields: dict[bytes, bytes], reason: str) -> None:
+    """A submission that kept failing: tell the family, free the child, keep positions true."""
+    redis_store.client.incrby(processed_key(), 1)
+    try:
+        payload = json.loads(fields.get(b"payload", b"{}"))
+    except ValueError:
+        return
+    if not isinstance(payload, dict) or "ticket" not in payload:
+        return
+    mark_ticket(str(payload["ticket"]), state="rejected", error_code="PROCESSING_FAILED",
+                error_message="报名处理失败，教育局正在核查；请稍后重新提交或联系学校")
+    if "season_id" in payload and "child_id" in payload:
+        release_child(int(payload["season_id"]), int(payload["child_id"]))
+    logger.warning("submission dead-lettered ticket=%s reason=%s", payload["ticket"], reason)

@@ -30,6 +30,7 @@ from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
 from backend.core.pii import DecryptionError
 from backend.registrations.facts import forget_uploads
+from backend.registrations.facts import uploads as warm_uploads
 from backend.registrations.models import registration_uploads
 from backend.uploads import policy, storage
 from backend.uploads.models import Upload, UploadKind
@@ -280,6 +281,9 @@ def create_upload(owner_user_id: int, kind: UploadKind, data: bytes) -> Upload:
         storage.delete_file(storage_name)
         raise
     logger.info("upload stored upload_id=%s kind=%s size=%d", upload.id, kind.value, upload.size)
+    # Warm the intake's cache of document owners (registrations keep working if the
+    # database is briefly away at the opening minute).
+    after_commit(functools.partial(warm_uploads, [upload.id]))
     return upload
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from backend.core.db import db
 from backend.core.redis import redis_store
 from backend.worker.queue import GROUP, STREAMS, dead_letter_key, stream_key
-from backend.worker.registry import BatchHandler, Effects, Handler
+from backend.worker.registry import DEAD_LETTER_HOOKS, BatchHandler, Effects, Handler
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ class Worker:
         self.dead_lettered = 0
         self._last_claim = 0.0
         self._group_ready = False
+        # After a failed batch, this consumer's own pending messages are read again first,
+        # instead of waiting for claim_idle_ms to pass.
+        self._retry_own_pending = False
 
     @property
     def redis(self) -> redis.Redis:
@@ -114,18 +118,33 @@ class Worker:
                 claimed = self.reclaim(stream)
                 if claimed:
                     batches[stream] = claimed
+        if not batches and self._retry_own_pending:
+            batches = self._read("0", block_ms=None)
+            self._retry_own_pending = bool(batches)
         if not batches:
-            response: Any = self.redis.xreadgroup(
-                GROUP, self.name, {stream_key(s): ">" for s in self.streams},
-                count=self.settings.batch_size,
-                block=self.settings.block_ms if block_ms is None else block_ms,
-            )
-            keys = {stream_key(s): s for s in self.streams}
-            for key, messages in response or []:
-                batches[keys[_decode(key)]] = [(_decode(mid), f) for mid, f in messages]
+            batches = self._read(">", self.settings.block_ms if block_ms is None else block_ms)
+        failed = False
         for stream, batch in batches.items():
-            self.handle_batch(batch, stream)
+            failed = not self.handle_batch(batch, stream) or failed
+        if failed:
+            self._retry_own_pending = True
+            # The database is away: wait a little instead of spinning on it.
+            self.stop_event.wait(min(1.0, self.settings.block_ms / 1000))
         return sum(len(b) for b in batches.values())
+
+    def _read(self, start: str, block_ms: int | None) -> dict[str, list[Message]]:
+        # start ">" reads new messages; "0" re-reads this consumer's own pending ones.
+        response: Any = self.redis.xreadgroup(
+            GROUP, self.name, {stream_key(s): start for s in self.streams},
+            count=self.settings.batch_size, block=block_ms if start == ">" else None,
+        )
+        keys = {stream_key(s): s for s in self.streams}
+        batches: dict[str, list[Message]] = {}
+        for key, messages in response or []:
+            if messages:
+                batches[keys[_decode(key)]] = [(_decode(mid), f) for mid, f in messages
+                                               if f is not None]
+        return {s: b for s, b in batches.items() if b}
 
     def reclaim(self, stream: str) -> list[Message]:
         """Take over messages a dead consumer left pending longer than claim_idle_ms."""
@@ -146,6 +165,8 @@ class Worker:
                 claimed.append((_decode(mid), flat))
             if start == "0-0" or len(claimed) >= self.settings.batch_size:
                 break
+        if len(claimed) >= self.settings.batch_size:
+            self._last_claim = 0.0  # more may be waiting: claim again on the next round
         if claimed:
             logger.info("worker reclaimed name=%s stream=%s count=%s", self.name, stream,
                         len(claimed))
@@ -163,8 +184,8 @@ class Worker:
             fn(session, items, staged)
         effects.extend(staged)
 
-    def handle_batch(self, batch: list[Message], stream: str = STREAMS[-1]) -> None:
-        """Run the jobs, commit once, run their effects, then ack what succeeded."""
+    def handle_batch(self, batch: list[Message], stream: str = STREAMS[-1]) -> bool:
+        """Run the jobs, commit once, run their effects, then ack; False if nothing could."""
         done: list[str] = []
         dead: list[tuple[str, dict[bytes, bytes], str]] = []
         failed: list[tuple[str, Exception]] = []
@@ -220,12 +241,16 @@ class Worker:
             # The database is unhappy: ack nothing; every message will be delivered again.
             session.rollback()
             logger.exception("batch failed, nothing acknowledged size=%s", len(batch))
-            return
+            return False
         finally:
             session.close()
         for message_id, error in failed:
             if self._deliveries(stream, message_id) >= self.settings.max_deliveries:
                 dead.append((message_id, raw[message_id], type(error).__name__))
+        for _message_id, fields, reason in dead:
+            hook = DEAD_LETTER_HOOKS.get(_decode(fields.get(b"type", b"")))
+            if hook is not None:
+                effects.append(functools.partial(hook, fields, reason))
         for effect in effects:
             effect()  # Redis writes the jobs asked for; a failure leaves the batch unacked
         with self.redis.pipeline() as pipe:
@@ -245,3 +270,4 @@ class Worker:
         self.dead_lettered += len(dead)
         if dead:
             logger.warning("jobs dead-lettered stream=%s count=%s", stream, len(dead))
+        return True

@@ -16,6 +16,10 @@ BatchHandler = Callable[[Session, list[tuple[str, dict[str, Any]]], Effects], No
 
 HANDLERS: dict[str, Handler] = {}
 BATCH_HANDLERS: dict[str, BatchHandler] = {}
+# Called (after the batch commits) for a message of that type sent to the dead letters,
+# with its raw fields and the reason: e.g. to tell the family their ticket failed.
+DeadLetterHook = Callable[[dict[bytes, bytes], str], None]
+DEAD_LETTER_HOOKS: dict[str, DeadLetterHook] = {}
 
 # Modules whose import registers handlers. A new domain adds its jobs module here.
 HANDLER_MODULES = ("backend.audit.jobs", "backend.registrations.jobs")
@@ -39,6 +43,16 @@ def batch_handler(job_type: str) -> Callable[[BatchHandler], BatchHandler]:
 
     def decorator(fn: BatchHandler) -> BatchHandler:
         BATCH_HANDLERS[job_type] = fn
+        return fn
+
+    return decorator
+
+
+def on_dead_letter(job_type: str) -> Callable[[DeadLetterHook], DeadLetterHook]:
+    """Register what to do when a message of this type is dead-lettered."""
+
+    def decorator(fn: DeadLetterHook) -> DeadLetterHook:
+        DEAD_LETTER_HOOKS[job_type] = fn
         return fn
 
     return decorator
