@@ -18,8 +18,6 @@ from typing import Any
 
 import redis
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
@@ -28,7 +26,6 @@ from backend.identity.eligibility import eligibility
 from backend.registrations import catalog, facts
 from backend.registrations.materials import missing_uploads
 from backend.registrations.models import (
-    INACTIVE_STATUSES,
     Basis,
     Registration,
     RegistrationStatus,
@@ -42,7 +39,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
 FAIRNESS_NOTICE = "报名先后不影响录取"
 TICKET_TTL = 60 * 24 * 3600  # tickets and holder keys outlive any registration window
 
-# KEYS: idempotency, child holder, stream, ticket hash, sequence
+# KEYS: idempotency, child holder, stream, ticket hash, sequence, processed counter
 # ARGV: ticket, payload, ttl, max backlog, user id, hold the child ('1'/'0'), job type
 _SUBMIT = """
 local existing = redis.call('GET', KEYS[1])
@@ -59,7 +56,8 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 if hold then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
 redis.call('HSET', KEYS[4], 'state', 'queued', 'user', ARGV[5], 'seq', seq)
 redis.call('EXPIRE', KEYS[4], ARGV[3])
-return {'queued', ARGV[1]}
+local done = tonumber(redis.call('GET', KEYS[6]) or '0')
+return {'queued', ARGV[1], math.max(seq - done, 1)}
 """
 
 
@@ -146,15 +144,23 @@ def queue_submission(idem: str, holder: str, ticket: str, payload: str, user_id:
 
     A new registration holds the child (one in flight at a time); an edit does not.
     """
+    outcome, value, _position = _run_script(idem, holder, ticket, payload, user_id, job_type)
+    return outcome, value
+
+
+def _run_script(idem: str, holder: str, ticket: str, payload: str, user_id: int,
+                job_type: str) -> tuple[str, str, int | None]:
     hold = "1" if job_type == "registration.submit" else "0"
-    outcome, value = (v.decode() if isinstance(v, bytes) else v for v in _redis().eval(
-        _SUBMIT, 5, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
-        ticket, payload, TICKET_TTL, int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id,
-        hold, job_type))
-    return str(outcome), str(value)
+    result = [v.decode() if isinstance(v, bytes) else v for v in _redis().eval(
+        _SUBMIT, 6, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
+        processed_key(), ticket, payload, TICKET_TTL,
+        int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id, hold, job_type)]
+    # The script also returns the queue position, which saves two round trips.
+    return str(result[0]), str(result[1]), int(result[2]) if len(result) > 2 else None
 
 
-def _queued(outcome: str, value: str, ticket: str, user_id: int) -> Receipt:
+def _queued(outcome: str, value: str, ticket: str, user_id: int,
+            position: int | None) -> Receipt:
     if outcome == "duplicate":
         return current_receipt(value)
     if outcome == "conflict":
@@ -164,7 +170,7 @@ def _queued(outcome: str, value: str, ticket: str, user_id: int) -> Receipt:
                        headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
     _wait_for_durability()
     logger.info("intake queued user_id=%s ticket=%s", user_id, ticket)
-    return current_receipt(ticket)
+    return Receipt(ticket=ticket, state="queued", position=position)
 
 
 def _check_documents(user_id: int, basis: Basis, categories: list[str],
@@ -177,18 +183,6 @@ def _check_documents(user_id: int, basis: Basis, categories: list[str],
     if missing:
         raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料，请上传后再提交",
                        details={"missing": missing})
-
-
-def _has_active_registration(season_id: int, child_id: int) -> bool:
-    try:
-        return db.session.scalar(select(Registration.id).where(
-            Registration.season_id == season_id, Registration.child_id == child_id,
-            Registration.status.not_in(INACTIVE_STATUSES)).limit(1)) is not None
-    except (OperationalError, InterfaceError):
-        # The database is away: the holder key in Redis still stops a second submission,
-        # and the worker's unique index is the last word.
-        db.session.rollback()
-        return False
 
 
 def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: str,
@@ -222,8 +216,8 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
     if out_of_zone and not school.is_private:
         raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
     _check_documents(user_id, registration_basis, child.categories, upload_ids)
-    if _has_active_registration(season.id, child_id):
-        raise _already_registered()
+    # One active registration per child: the holder key in the script below decides at
+    # once; the worker's unique index is the last word (no database read on this path).
 
     ticket = "T" + secrets.token_hex(12)
     payload = json.dumps({
@@ -231,9 +225,9 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
         "school_id": school.id, "basis": basis, "out_of_zone": out_of_zone,
         "upload_ids": sorted(set(upload_ids)), "submitted_at": now.isoformat(),
     })
-    outcome, value = queue_submission(idem, child_holder_key(season.id, child_id), ticket,
-                                      payload, user_id)
-    return _queued(outcome, value, ticket, user_id)
+    outcome, value, position = _run_script(idem, child_holder_key(season.id, child_id),
+                                           ticket, payload, user_id, "registration.submit")
+    return _queued(outcome, value, ticket, user_id, position)
 
 
 EDITABLE = (RegistrationStatus.SUBMITTED, RegistrationStatus.RETURNED)
@@ -277,9 +271,9 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
         "basis": basis, "out_of_zone": out_of_zone, "upload_ids": sorted(set(upload_ids)),
         "submitted_at": now.isoformat(),
     })
-    outcome, value = queue_submission(idem, intake_key("none"), ticket, payload, user_id,
-                                      job_type="registration.update")
-    return _queued(outcome, value, ticket, user_id)
+    outcome, value, position = _run_script(idem, intake_key("none"), ticket, payload,
+                                           user_id, "registration.update")
+    return _queued(outcome, value, ticket, user_id, position)
 
 
 class _SeasonView:

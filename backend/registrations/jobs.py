@@ -14,7 +14,13 @@ from backend.core.db import utcnow
 from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
 from backend.notices.models import Notice, NoticeStatus
-from backend.registrations.intake import mark_ticket, processed_key, release_child
+from backend.registrations.intake import (
+    child_holder_key,
+    mark_ticket,
+    processed_key,
+    release_child,
+    ticket_key,
+)
 from backend.registrations.models import (
     Basis,
     Registration,
@@ -51,7 +57,9 @@ def _insert(session: Session, table: Any) -> Insert:
 def handle_registration_submit(session: Session, items: list[tuple[str, dict[str, Any]]],
                                effects: Effects) -> None:
     """Re-check a batch of submissions, write them with history and notice, in one go."""
-    payloads = [payload for _mid, payload in items]
+    # A redelivery may put one ticket in a batch twice: handle it once.
+    payloads = list({payload["ticket"]: payload for _mid, payload in reversed(items)}.values())
+    payloads.reverse()
     owners = dict(session.execute(
         select(Child.id, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
         .where(Child.id.in_({p["child_id"] for p in payloads}))).all())
@@ -85,8 +93,10 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
             "status": RegistrationStatus.SUBMITTED, "out_of_zone": bool(p["out_of_zone"]),
             "ticket": p["ticket"], "created_at": now, "updated_at": now,
         } for p in candidates]
-        result = session.execute(_insert(session, Registration).values(rows).returning(
-            Registration.id, Registration.ticket))
+        # executemany: one cached statement, sent in multi-row batches by the driver layer.
+        result = session.execute(
+            _insert(session, Registration).returning(Registration.id, Registration.ticket),
+            rows)
         for registration_id, ticket in result:
             accepted[ticket] = registration_id
             fresh.add(ticket)
@@ -126,15 +136,19 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
 
     def publish() -> None:
         # After the commit: tickets show the outcome; a rejected child may submit again.
-        for ticket, registration_id in outcomes:
-            mark_ticket(ticket, state="accepted", registration_id=registration_id)
-        for payload, code in rejected:
-            mark_ticket(payload["ticket"], state="rejected", error_code=code,
-                        error_message=_REJECTIONS[code])
-            if code != "ALREADY_REGISTERED":
-                release_child(payload["season_id"], payload["child_id"])
-        # Redelivered ones were counted the first time: count what is new.
-        redis_store.client.incrby(processed_key(), len(fresh) + len(rejected))
+        with redis_store.client.pipeline(transaction=False) as pipe:
+            for ticket, registration_id in outcomes:
+                pipe.hset(ticket_key(ticket), mapping={
+                    "state": "accepted", "registration_id": str(registration_id)})
+            for payload, code in rejected:
+                pipe.hset(ticket_key(payload["ticket"]), mapping={
+                    "state": "rejected", "error_code": code,
+                    "error_message": _REJECTIONS[code]})
+                if code != "ALREADY_REGISTERED":
+                    pipe.delete(child_holder_key(payload["season_id"], payload["child_id"]))
+            # Redelivered ones were counted the first time: count what is new.
+            pipe.incrby(processed_key(), len(fresh) + len(rejected))
+            pipe.execute()
 
     effects.append(publish)
     if rejected:
