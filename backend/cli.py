@@ -72,6 +72,15 @@ def purge_season(season_id: int, performed_by: str, dry_run: bool) -> None:
                f"kept statistics of {report.statistics.get('registrations', 0)} registrations")
 
 
+@click.command("warm-intake")
+def warm_intake() -> None:
+    """Cache every child's and document's intake facts in Redis (run before the window opens)."""
+    from backend.registrations.facts import warm_all
+
+    children, uploads = warm_all()
+    click.echo(f"cached {children} children and {uploads} documents for the intake")
+
+
 @click.command("generate-pii-key")
 def generate_pii_key() -> None:
     """Print a new random key for PII_ENCRYPTION_KEY or PII_INDEX_KEY."""
@@ -93,5 +102,5 @@ def rotate_pii_key() -> None:
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (db_upgrade, create_staff, seed_demo, purge_season, generate_pii_key,
-                    rotate_pii_key):
+                    rotate_pii_key, warm_intake):
         app.cli.add_command(command)

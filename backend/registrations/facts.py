@@ -52,7 +52,7 @@ def _database_down() -> ApiError:
 
 def child(child_id: int) -> ChildFacts | None:
     """The child's facts (None when there is no such child)."""
-    cached = _redis().get(_key("child", child_id))
+    cached = _redis().get(_key("facts-child", child_id))
     if cached is not None:
         data = json.loads(cached)
         return ChildFacts(**{**data, "birth_date": dt.date.fromisoformat(data["birth_date"])})
@@ -65,21 +65,17 @@ def child(child_id: int) -> ChildFacts | None:
     if row is None:
         return None
     found, owner = row
-    facts = ChildFacts(owner_user_id=owner, birth_date=found.birth_date,
-                       hukou_region_id=found.hukou_region_id,
-                       residence_region_id=found.residence_region_id,
-                       has_residence_permit=bool(found.residence_permit),
-                       categories=list(found.categories))
-    _redis().set(_key("child", child_id), json.dumps(
-        {**facts.__dict__, "birth_date": facts.birth_date.isoformat()}), ex=TTL)
-    return facts
+    text = _child_json(found, owner)
+    _redis().set(_key("facts-child", child_id), text, ex=TTL)
+    data = json.loads(text)
+    return ChildFacts(**{**data, "birth_date": found.birth_date})
 
 
 def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
     """Owner and kind of each known, unpurged upload."""
     if not upload_ids:
         return {}
-    values = _redis().mget([_key("upload", u) for u in upload_ids])
+    values = _redis().mget([_key("facts-upload", u) for u in upload_ids])
     known = {u: tuple(json.loads(v)) for u, v in zip(upload_ids, values, strict=True)
              if v is not None}
     missing = [u for u in upload_ids if u not in known]
@@ -92,18 +88,62 @@ def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
         with _redis().pipeline() as pipe:
             for upload_id, owner, kind in rows:
                 known[upload_id] = (owner, kind.value)
-                pipe.set(_key("upload", upload_id), json.dumps([owner, kind.value]), ex=TTL)
+                pipe.set(_key("facts-upload", upload_id), json.dumps([owner, kind.value]), ex=TTL)
             pipe.execute()
     return known
+
+
+def _child_json(found: Child, owner: int) -> str:
+    return json.dumps({
+        "owner_user_id": owner, "birth_date": found.birth_date.isoformat(),
+        "hukou_region_id": found.hukou_region_id,
+        "residence_region_id": found.residence_region_id,
+        "has_residence_permit": bool(found.residence_permit),
+        "categories": list(found.categories)})
+
+
+def warm_all(batch: int = 2000) -> tuple[int, int]:
+    """Fill the cache for every child and unpurged upload (before the window opens)."""
+    children = uploads_done = 0
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(Child, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
+            .where(Child.id > last).order_by(Child.id).limit(batch)).all()
+        if not rows:
+            break
+        with _redis().pipeline(transaction=False) as pipe:
+            for found, owner in rows:
+                pipe.set(_key("facts-child", found.id), _child_json(found, owner), ex=TTL)
+            pipe.execute()
+        children += len(rows)
+        last = rows[-1][0].id
+        db.session.expunge_all()
+    last_upload = ""
+    while True:
+        upload_rows = db.session.execute(
+            select(Upload.id, Upload.owner_user_id, Upload.kind)
+            .where(Upload.purged_at.is_(None), Upload.id > last_upload)
+            .order_by(Upload.id).limit(batch)).all()
+        if not upload_rows:
+            break
+        with _redis().pipeline(transaction=False) as pipe:
+            for upload_id, owner, kind in upload_rows:
+                pipe.set(_key("facts-upload", upload_id), json.dumps([owner, kind.value]),
+                         ex=TTL)
+            pipe.execute()
+        uploads_done += len(upload_rows)
+        last_upload = upload_rows[-1][0]
+    return children, uploads_done
 
 
 def forget_children(child_ids: list[int]) -> None:
     """Drop cached child facts after a change (owner, addresses, groups, purge)."""
     if child_ids:
-        _redis().delete(*[_key("child", c) for c in child_ids])
+        _redis().delete(*[_key("facts-child", c) for c in child_ids])
 
 
 def forget_uploads(upload_ids: list[str]) -> None:
     """Drop cached upload facts after a delete or purge."""
     if upload_ids:
-        _redis().delete(*[_key("upload", u) for u in upload_ids])
+        _redis().delete(*[_key("facts-upload", u) for u in upload_ids])

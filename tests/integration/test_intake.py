@@ -337,3 +337,16 @@ def test_edits_go_through_the_same_queue(
     locked = edit("edit-00000002")
     assert locked.status_code == 409
     assert locked.get_json()["error"]["code"] == "REGISTRATION_NOT_EDITABLE"
+
+
+def test_warm_intake_caches_every_child_and_document(
+    app: Flask, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    from backend.registrations.facts import _key
+
+    redis_store.client.delete(_key("facts-child", family["child"].id))
+    result = app.test_cli_runner().invoke(args=["warm-intake"])
+    assert result.exit_code == 0, result.output
+    assert "cached" in result.output
+    assert redis_store.client.exists(_key("facts-child", family["child"].id))
+    assert redis_store.client.exists(_key("facts-upload", family["upload"]))
