@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Flask, current_app, request
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend import create_app
@@ -25,6 +26,7 @@ from backend.notices.models import Notice, NoticeStatus
 from backend.registrations import catalog, facts, intake
 from backend.registrations.materials import missing_uploads
 from backend.registrations.models import (
+    INACTIVE_STATUSES,
     Basis,
     Registration,
     RegistrationEvent,
@@ -62,7 +64,11 @@ def _checks(user_id: int, body: SubmitIn, now: dt.datetime) -> tuple[
     have = {UploadKind(kind) for _owner, kind in owned.values()}
     if missing_uploads(basis, child.categories, have):
         raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料")
-    if intake._has_active_registration(season.id, body.child_id):
+    # Synchronous: the database itself says whether the child already has a registration.
+    active = db.session.scalar(select(Registration.id).where(
+        Registration.season_id == season.id, Registration.child_id == body.child_id,
+        Registration.status.not_in(INACTIVE_STATUSES)).limit(1))
+    if active is not None:
         raise intake._already_registered()
     return school, season, out_of_zone
 

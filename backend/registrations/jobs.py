@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Insert, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,10 @@ from backend.uploads.models import Upload
 from backend.worker.registry import Effects, batch_handler, on_dead_letter
 
 logger = logging.getLogger(__name__)
+
+REGISTRATIONS = cast(Table, Registration.__table__)
+EVENTS = cast(Table, RegistrationEvent.__table__)
+NOTICES = cast(Table, Notice.__table__)
 
 _REJECTIONS = {
     "CHILD_NOT_FOUND": "未找到该儿童信息，报名未受理",
@@ -95,7 +99,7 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
         } for p in candidates]
         # executemany: one cached statement, sent in multi-row batches by the driver layer.
         result = session.execute(
-            _insert(session, Registration).returning(Registration.id, Registration.ticket),
+            _insert(session, REGISTRATIONS).returning(REGISTRATIONS.c.id, REGISTRATIONS.c.ticket),
             rows)
         for registration_id, ticket in result:
             accepted[ticket] = registration_id
@@ -113,7 +117,8 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
 
     new = [p for p in candidates if p["ticket"] in fresh]
     if new:
-        session.execute(insert(RegistrationEvent), [{
+        # Core inserts (not ORM bulk): these rows need no objects, only speed.
+        session.execute(insert(EVENTS), [{
             "registration_id": accepted[p["ticket"]], "status": RegistrationStatus.SUBMITTED,
             "occurred_at": now, "actor_user_id": p["user_id"], "actor_role": "parent",
         } for p in new])
@@ -122,7 +127,7 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
         if links:
             session.execute(insert(registration_uploads), links)
         # The "registration received" notice, in the same transaction as the registration.
-        session.execute(insert(Notice), [{
+        session.execute(insert(NOTICES), [{
             "user_id": p["user_id"], "template_key": "registration_received",
             "data": {"school": schools[p["school_id"]], "ticket": p["ticket"],
                      "submitted_at": p["submitted_at"], "status": "已受理"},
