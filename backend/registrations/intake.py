@@ -185,17 +185,36 @@ def _check_documents(user_id: int, basis: Basis, categories: list[str],
                        details={"missing": missing})
 
 
-def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: str,
-           basis: str, upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
-    """Check a submission and queue it; the same key always gives the same ticket."""
+def _earlier_answer(user_id: int, idempotency_key: str) -> tuple[str, Receipt | None]:
+    """The idempotency key's Redis name, and the receipt if this key was seen before."""
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise ApiError(400, "IDEMPOTENCY_KEY_REQUIRED",
                        "缺少或无效的 Idempotency-Key 请求头（8-64 位字母、数字）")
     idem = intake_key("idem", user_id, idempotency_key)
     known = _redis().get(idem)
-    if known is not None:  # a retry of a submission we already took: same answer
-        return current_receipt(known.decode())
+    # A retry of a submission we already took gets the same answer, whatever changed since.
+    return idem, current_receipt(known.decode()) if known is not None else None
 
+
+def _placement(school: catalog.SchoolFacts, child: facts.ChildFacts,
+               basis: str) -> tuple[Basis, bool]:
+    """The basis, checked against the school, and whether the child is out of its zone."""
+    registration_basis = Basis(basis)
+    if school.bases is not None and basis not in school.bases:
+        raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
+    out_of_zone = _region_for_basis(child, registration_basis) not in school.zone_region_ids
+    # 划片: public schools admit their zone; private schools (公民同招) admit county-wide.
+    if out_of_zone and not school.is_private:
+        raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
+    return registration_basis, out_of_zone
+
+
+def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: str,
+           basis: str, upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
+    """Check a submission and queue it; the same key always gives the same ticket."""
+    idem, earlier = _earlier_answer(user_id, idempotency_key)
+    if earlier is not None:
+        return earlier
     _check_durable_redis()
     now = now or utcnow()
     school = catalog.school(school_code)
@@ -207,14 +226,7 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
     verdict = eligibility(child.birth_date, _SeasonView(season))  # type: ignore[arg-type]
     if not verdict.eligible:
         raise ApiError(422, "NOT_ELIGIBLE", verdict.reason)
-    registration_basis = Basis(basis)
-    if school.bases is not None and basis not in school.bases:
-        raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
-    region_id = _region_for_basis(child, registration_basis)
-    out_of_zone = region_id not in school.zone_region_ids
-    # 划片: public schools admit their zone; private schools (公民同招) admit county-wide.
-    if out_of_zone and not school.is_private:
-        raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
+    registration_basis, out_of_zone = _placement(school, child, basis)
     _check_documents(user_id, registration_basis, child.categories, upload_ids)
     # One active registration per child: the holder key in the script below decides at
     # once; the worker's unique index is the last word (no database read on this path).
@@ -236,13 +248,9 @@ EDITABLE = (RegistrationStatus.SUBMITTED, RegistrationStatus.RETURNED)
 def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, basis: str,
                 upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
     """Queue a change of basis or documents (e.g. a fix the school asked for)."""
-    if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
-        raise ApiError(400, "IDEMPOTENCY_KEY_REQUIRED",
-                       "缺少或无效的 Idempotency-Key 请求头（8-64 位字母、数字）")
-    idem = intake_key("idem", user_id, idempotency_key)
-    known = _redis().get(idem)
-    if known is not None:
-        return current_receipt(known.decode())
+    idem, earlier = _earlier_answer(user_id, idempotency_key)
+    if earlier is not None:
+        return earlier
     _check_durable_redis()
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.submitted_by_user_id != user_id:
@@ -258,12 +266,7 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
     child = facts.child(registration.child_id)
     if child is None:
         raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
-    registration_basis = Basis(basis)
-    if school.bases is not None and basis not in school.bases:
-        raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
-    out_of_zone = _region_for_basis(child, registration_basis) not in school.zone_region_ids
-    if out_of_zone and not school.is_private:
-        raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
+    registration_basis, out_of_zone = _placement(school, child, basis)
     _check_documents(user_id, registration_basis, child.categories, upload_ids)
     ticket = "T" + secrets.token_hex(12)
     payload = json.dumps({
