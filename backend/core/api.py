@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from backend.core.db import db, discard_after_commit, run_after_commit
@@ -189,6 +189,11 @@ def api(
                 raise ApiError(
                     409, "CONFLICT", "数据已被他人修改或重复提交，请刷新后重试"
                 ) from None
+            except (DataError, OverflowError):
+                db.session.rollback()
+                discard_after_commit()
+                # e.g. an id beyond the database's integer range: the client's value is wrong.
+                raise ApiError(422, "VALUE_OUT_OF_RANGE", "提交的数值超出范围") from None
             except BaseException:
                 db.session.rollback()
                 discard_after_commit()

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import Role, User
@@ -17,6 +17,7 @@ from backend.audit.services import record_audit
 from backend.core import pii
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
+from backend.core.redis import redis_store
 from backend.core.timeutil import zone
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
 from backend.identity.documents import ParsedDocument, parse_document
@@ -31,7 +32,7 @@ from backend.identity.models import (
 )
 from backend.identity.verifiers import current_verifier
 from backend.registrations.facts import child as warm_child
-from backend.registrations.facts import forget_children
+from backend.registrations.facts import refresh_children
 from backend.registrations.models import INACTIVE_STATUSES, Registration
 from backend.schools.models import Region, RegionLevel
 from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
@@ -259,12 +260,25 @@ def has_active_registration(child: Child) -> bool:
     ).limit(1)) is not None
 
 
+def _submission_in_flight(child: Child) -> bool:
+    # A queued submission lives only in Redis until the worker writes it: its holder key
+    # locks the child's details, or the zone checked at submission could change under it.
+    from backend.registrations.intake import child_holder_key
+    from backend.seasons.services import current_season
+
+    try:
+        season = current_season(child.hukou_region.authority_id)
+    except ApiError:
+        return False
+    return bool(redis_store.client.exists(child_holder_key(season.id, child.id)))
+
+
 def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
     """Change a child's name, addresses or groups while no registration is active."""
     child = get_child(user, child_id)
-    if has_active_registration(child):
+    if has_active_registration(child) or _submission_in_flight(child):
         raise ApiError(409, "CHILD_LOCKED", "该儿童已提交报名，请通过“修改报名信息”办理")
-    after_commit(functools.partial(forget_children, [child.id]))
+    after_commit(functools.partial(refresh_children, [child.id]))
     if changes.get("name"):
         child.name = changes["name"].strip()
     if changes.get("hukou"):
@@ -349,10 +363,37 @@ def list_disputes(admin: User, status: str | None) -> list[IdentityDispute]:
     return list(db.session.scalars(stmt.order_by(IdentityDispute.id.desc())))
 
 
+def _move_family_records(old_user_id: int, new_user_id: int, guardian: Guardian) -> None:
+    """The family's registrations and documents follow the binding to the new account."""
+    from backend.registrations.facts import forget_uploads
+    from backend.uploads.models import Upload
+
+    child_ids = [c.id for c in guardian.children]
+    if child_ids:
+        db.session.execute(update(Registration).where(
+            Registration.child_id.in_(child_ids),
+            Registration.submitted_by_user_id == old_user_id,
+        ).values(submitted_by_user_id=new_user_id))
+    upload_ids = list(db.session.scalars(
+        select(Upload.id).where(Upload.owner_user_id == old_user_id)))
+    if upload_ids:
+        db.session.execute(update(Upload).where(Upload.id.in_(upload_ids))
+                           .values(owner_user_id=new_user_id))
+    after_commit(functools.partial(refresh_children, child_ids))
+    after_commit(functools.partial(forget_uploads, upload_ids))
+
+
+def _in_authority(guardian: Guardian, authority_id: int | None) -> bool:
+    # A bureau decides only about families of its county (their children's household region).
+    return not guardian.children or any(
+        c.hukou_region.authority_id == authority_id for c in guardian.children)
+
+
 def resolve_dispute(admin: User, dispute_id: int, decision: str, note: str) -> IdentityDispute:
     """Transfer the binding to the requester or reject; either way audited."""
     dispute = db.session.get(IdentityDispute, dispute_id)
-    if dispute is None or dispute.authority_id != admin.authority_id:
+    if (dispute is None or dispute.authority_id != admin.authority_id
+            or not _in_authority(dispute.guardian, admin.authority_id)):
         raise ApiError(404, "DISPUTE_NOT_FOUND", "未找到该申诉")
     if dispute.status is not DisputeStatus.OPEN:
         raise ApiError(409, "DISPUTE_ALREADY_RESOLVED", "该申诉已处理")
@@ -363,7 +404,7 @@ def resolve_dispute(admin: User, dispute_id: int, decision: str, note: str) -> I
             raise ApiError(409, "REQUESTER_ALREADY_BOUND",
                            "申诉人账号已绑定其他证件，无法转移，请先核实")
         guardian.user_id = dispute.requester_user_id
-        after_commit(functools.partial(forget_children, [c.id for c in guardian.children]))
+        _move_family_records(previous_user_id, dispute.requester_user_id, guardian)
         # The old account loses access to the family's data at once.
         def revoke_previous() -> None:
             revoke_all_sessions(previous_user_id)

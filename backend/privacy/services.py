@@ -15,7 +15,6 @@ from backend.core.db import db, utcnow
 from backend.identity.models import Child, Guardian
 from backend.identity.services import today
 from backend.privacy.models import DeletionLog
-from backend.registrations.facts import forget_children
 from backend.registrations.models import Registration, registration_uploads
 from backend.schools.models import School
 from backend.seasons.models import Season
@@ -114,7 +113,6 @@ def purge_season(season_id: int, *, performed_by: str, dry_run: bool = False,
             child.disability = {**child.disability, "certificate_number_enc": None}
     for guardian in purge_guardians:
         _forget_guardian(guardian)
-    forget_children([c.id for c in purge_children])
     season.personal_data_purged_at = now
     db.session.add(DeletionLog(season_id=season.id, performed_at=now,
                                performed_by=performed_by, counts=report.counts,

@@ -19,6 +19,7 @@ from backend.core.db import db
 from backend.core.errors import ApiError
 from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
+from backend.schools.models import Region
 from backend.uploads.models import Upload
 from backend.worker.queue import INTAKE
 
@@ -30,6 +31,7 @@ class ChildFacts:
     """Who owns the child, and what the intake checks about it."""
 
     owner_user_id: int
+    authority_id: int  # of the household region: private schools admit county-wide only
     birth_date: dt.date
     hukou_region_id: int
     residence_region_id: int | None
@@ -55,20 +57,40 @@ def child(child_id: int) -> ChildFacts | None:
     cached = _redis().get(_key("facts-child", child_id))
     if cached is not None:
         data = json.loads(cached)
-        return ChildFacts(**{**data, "birth_date": dt.date.fromisoformat(data["birth_date"])})
+        if set(data) == set(ChildFacts.__dataclass_fields__):  # an older shape: refetch
+            return ChildFacts(**{**data,
+                                 "birth_date": dt.date.fromisoformat(data["birth_date"])})
+        _redis().delete(_key("facts-child", child_id))
     try:
-        row = db.session.execute(
-            select(Child, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
-            .where(Child.id == child_id)).first()
+        row = db.session.execute(_child_query().where(Child.id == child_id)).first()
     except (OperationalError, InterfaceError) as exc:
         raise _database_down() from exc
     if row is None:
         return None
-    found, owner = row
-    text = _child_json(found, owner)
-    _redis().set(_key("facts-child", child_id), text, ex=TTL)
+    text = _child_json(*row)
+    # NX: a writer that committed meanwhile has already stored fresher facts; never
+    # overwrite them with what this reader saw before that commit.
+    _redis().set(_key("facts-child", child_id), text, ex=TTL, nx=True)
     data = json.loads(text)
-    return ChildFacts(**{**data, "birth_date": found.birth_date})
+    return ChildFacts(**{**data, "birth_date": dt.date.fromisoformat(data["birth_date"])})
+
+
+def _child_query() -> Any:
+    return (select(Child, Guardian.user_id, Region.authority_id)
+            .join(Guardian, Child.guardian_id == Guardian.id)
+            .join(Region, Child.hukou_region_id == Region.id))
+
+
+def refresh_children(child_ids: list[int]) -> None:
+    """After a committed change (owner, address, groups): store the facts as they are now."""
+    if not child_ids:
+        return
+    rows = db.session.execute(_child_query().where(Child.id.in_(child_ids))).all()
+    with _redis().pipeline(transaction=False) as pipe:
+        for found, owner, authority_id in rows:
+            pipe.set(_key("facts-child", found.id), _child_json(found, owner, authority_id),
+                     ex=TTL)
+        pipe.execute()
 
 
 def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -93,9 +115,10 @@ def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
     return known
 
 
-def _child_json(found: Child, owner: int) -> str:
+def _child_json(found: Child, owner: int, authority_id: int) -> str:
     return json.dumps({
-        "owner_user_id": owner, "birth_date": found.birth_date.isoformat(),
+        "owner_user_id": owner, "authority_id": authority_id,
+        "birth_date": found.birth_date.isoformat(),
         "hukou_region_id": found.hukou_region_id,
         "residence_region_id": found.residence_region_id,
         "has_residence_permit": bool(found.residence_permit),
@@ -108,13 +131,13 @@ def warm_all(batch: int = 2000) -> tuple[int, int]:
     last = 0
     while True:
         rows = db.session.execute(
-            select(Child, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
-            .where(Child.id > last).order_by(Child.id).limit(batch)).all()
+            _child_query().where(Child.id > last).order_by(Child.id).limit(batch)).all()
         if not rows:
             break
         with _redis().pipeline(transaction=False) as pipe:
-            for found, owner in rows:
-                pipe.set(_key("facts-child", found.id), _child_json(found, owner), ex=TTL)
+            for found, owner, authority_id in rows:
+                pipe.set(_key("facts-child", found.id), _child_json(found, owner, authority_id),
+                         ex=TTL, nx=True)
             pipe.execute()
         children += len(rows)
         last = rows[-1][0].id
@@ -135,12 +158,6 @@ def warm_all(batch: int = 2000) -> tuple[int, int]:
         uploads_done += len(upload_rows)
         last_upload = upload_rows[-1][0]
     return children, uploads_done
-
-
-def forget_children(child_ids: list[int]) -> None:
-    """Drop cached child facts after a change (owner, addresses, groups, purge)."""
-    if child_ids:
-        _redis().delete(*[_key("facts-child", c) for c in child_ids])
 
 
 def forget_uploads(upload_ids: list[str]) -> None:

@@ -203,8 +203,9 @@ def _placement(school: catalog.SchoolFacts, child: facts.ChildFacts,
     if school.bases is not None and basis not in school.bases:
         raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
     out_of_zone = _region_for_basis(child, registration_basis) not in school.zone_region_ids
-    # 划片: public schools admit their zone; private schools (公民同招) admit county-wide.
-    if out_of_zone and not school.is_private:
+    # 划片: public schools admit their zone; private schools (公民同招) admit county-wide,
+    # i.e. children whose household registration is in the school's county.
+    if out_of_zone and (not school.is_private or child.authority_id != school.authority_id):
         raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
     return registration_basis, out_of_zone
 
@@ -264,8 +265,8 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
         # for correction carries its own fix deadline.
         _check_window(catalog.season(school.authority_id), now)
     child = facts.child(registration.child_id)
-    if child is None:
-        raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
+    if child is None or child.owner_user_id != user_id:
+        raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
     registration_basis, out_of_zone = _placement(school, child, basis)
     _check_documents(user_id, registration_basis, child.categories, upload_ids)
     ticket = "T" + secrets.token_hex(12)

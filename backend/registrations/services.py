@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +47,12 @@ def can_withdraw(registration: Registration) -> bool:
 
 def withdraw(user: User, registration_id: int) -> Registration:
     """Withdraw a registration; the child may then register at another school."""
-    registration = my_registration(user, registration_id)
+    my_registration(user, registration_id)
+    # Locked: a reviewer starting at the same moment must not be overwritten.
+    registration = db.session.get(Registration, registration_id, with_for_update=True,
+                                  populate_existing=True)
+    if registration is None:
+        raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
     if not can_withdraw(registration):
         raise ApiError(409, "CANNOT_WITHDRAW", "报名已进入审核或报名已截止，不能撤回，请联系学校")
     registration.status = RegistrationStatus.WITHDRAWN
@@ -103,7 +109,7 @@ def dead_letters() -> list[dict[str, str]]:
 
 def replay_dead_letter(stream: str, message_id: str) -> str:
     """Put a dead-lettered message back on its stream (after the cause was fixed)."""
-    if stream not in STREAMS:
+    if stream not in STREAMS or not re.fullmatch(r"\d{1,19}-\d{1,19}", message_id):
         raise ApiError(404, "DEAD_LETTER_NOT_FOUND", "未找到该失败消息")
     client: Any = redis_store.client
     found = client.xrange(dead_letter_key(stream), min=message_id, max=message_id)

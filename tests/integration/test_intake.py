@@ -350,3 +350,90 @@ def test_warm_intake_caches_every_child_and_document(
     assert "cached" in result.output
     assert redis_store.client.exists(_key("facts-child", family["child"].id))
     assert redis_store.client.exists(_key("facts-upload", family["upload"]))
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/registrations/2147483648", "/api/v1/me/children/99999999999999999999",
+    "/api/v1/registrations/99999999999999999999/withdraw",
+])
+def test_ids_beyond_the_integer_range_are_not_a_crash(
+    client: FlaskClient, family: dict[str, Any], path: str
+) -> None:
+    method = client.post if path.endswith("withdraw") else client.get
+    response = method(path, headers=bearer(family["token"]))
+    assert response.status_code in (404, 422)
+    assert response.get_json()["error"]["code"] in (
+        "VALUE_OUT_OF_RANGE", "REGISTRATION_NOT_FOUND", "CHILD_NOT_FOUND")
+
+
+def test_a_huge_child_id_in_a_submission_is_422(
+    client: FlaskClient, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    response = _submit(client, family, world["public"], child_id=10**20)
+    assert response.status_code in (404, 422)
+
+
+def test_private_schools_admit_only_their_own_county(
+    client: FlaskClient, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    other = make_authority()
+    now = utcnow()
+    make_season(other, year=now.year + 1, opens=now - dt.timedelta(hours=1),
+                closes=now + dt.timedelta(days=3))
+    elsewhere = make_school(other, type=SchoolType.PRIVATE)
+    response = _submit(client, family, elsewhere)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "OUT_OF_ZONE"
+
+
+def test_a_child_cannot_be_edited_while_its_submission_is_queued(
+    client: FlaskClient, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    assert _submit(client, family, world["public"]).status_code == 202
+    response = client.patch(f"/api/v1/me/children/{family['child'].id}",
+                            headers=bearer(family["token"]), json={"name": "改名字"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "CHILD_LOCKED"
+
+
+def test_a_malformed_dead_letter_id_is_404(client: FlaskClient, world: dict[str, Any]) -> None:
+    from tests.factories import STAFF_PASSWORD, make_staff
+
+    make_staff(world["authority"], username="dl-admin")
+    token = client.post("/api/v1/auth/staff-login", json={
+        "username": "dl-admin", "password": STAFF_PASSWORD}).get_json()["token"]
+    for message_id in ("abc", "99999999999999999999999-0"):
+        response = client.post(f"/api/v1/admin/dead-letters/%7Bintake%7D/{message_id}/replay",
+                               headers=bearer(token))
+        assert response.status_code == 404
+
+
+def test_a_transferred_binding_takes_the_registrations_along(
+    client: FlaskClient, family: dict[str, Any], world: dict[str, Any],
+    login_parent: Callable[..., dict[str, Any]],
+) -> None:
+    from backend.identity.models import DisputeStatus, IdentityDispute
+    from backend.identity.services import resolve_dispute
+    from tests.factories import make_staff
+
+    ticket = _submit(client, family, world["public"]).get_json()["ticket"]
+    _worker().run_once()
+    registration_id = db.session.scalar(
+        select(Registration.id).where(Registration.ticket == ticket))
+    newcomer = login_parent()
+    dispute = IdentityDispute(authority_id=world["authority"].id,
+                              requester_user_id=newcomer["user"]["id"],
+                              guardian_id=family["guardian"].id, claimed_name="张示例",
+                              status=DisputeStatus.OPEN)
+    db.session.add(dispute)
+    db.session.flush()
+    admin = make_staff(world["authority"])
+    with client.application.test_request_context():
+        resolve_dispute(admin, dispute.id, "transfer", "核实后转移")
+        from backend.core.db import commit
+
+        commit()
+    assert client.get(f"/api/v1/registrations/{registration_id}",
+                      headers=bearer(newcomer["token"])).status_code == 200
+    assert client.get(f"/api/v1/uploads/{family['upload']}/meta",
+                      headers=bearer(newcomer["token"])).status_code == 200
