@@ -89,6 +89,14 @@ def purge_season(season_id: int, *, performed_by: str, dry_run: bool = False,
         Upload.id.in_(select(registration_uploads.c.upload_id).where(
             registration_uploads.c.registration_id.in_(in_season))))))
     guardians = {c.guardian for c in purge_children}
+    # Documents these families uploaded for this season but never submitted, or replaced by
+    # an edit: not linked to any registration, and older than the season's close.
+    owners = {g.user_id for g in guardians}
+    if owners:
+        uploads += list(db.session.scalars(select(Upload).where(
+            Upload.owner_user_id.in_(owners), Upload.purged_at.is_(None),
+            Upload.created_at <= season.registration_closes_at,
+            Upload.id.not_in(select(registration_uploads.c.upload_id)))))
     # A guardian keeps their binding while another child of theirs still needs it.
     purge_guardians = [g for g in guardians
                        if all(c in purge_children or c.id_number_enc is None

@@ -151,10 +151,19 @@ def queue_submission(idem: str, holder: str, ticket: str, payload: str, user_id:
 def _run_script(idem: str, holder: str, ticket: str, payload: str, user_id: int,
                 job_type: str) -> tuple[str, str, int | None]:
     hold = "1" if job_type == "registration.submit" else "0"
-    result = [v.decode() if isinstance(v, bytes) else v for v in _redis().eval(
-        _SUBMIT, 6, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
-        processed_key(), ticket, payload, TICKET_TTL,
-        int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id, hold, job_type)]
+    replicas = _replicas_to_wait_for()
+    # One pipeline, so WAIT runs on the connection that wrote (WAIT covers only its own).
+    with _redis().pipeline(transaction=False) as pipe:
+        pipe.eval(_SUBMIT, 6, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
+                  processed_key(), ticket, payload, TICKET_TTL,
+                  int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id, hold, job_type)
+        if replicas:
+            pipe.execute_command("WAIT", replicas,
+                                 int(current_app.config["INTAKE_WAIT_TIMEOUT_MS"]))
+        replies = pipe.execute()
+    result = [v.decode() if isinstance(v, bytes) else v for v in replies[0]]
+    if replicas and result[0] == "queued":
+        _check_acknowledged(int(replies[1]), replicas)
     # The script also returns the queue position, which saves two round trips.
     return str(result[0]), str(result[1]), int(result[2]) if len(result) > 2 else None
 
@@ -168,7 +177,6 @@ def _queued(outcome: str, value: str, ticket: str, user_id: int,
     if outcome == "full":
         raise ApiError(503, "QUEUE_FULL", "报名人数较多，请稍后再提交（报名先后不影响录取）",
                        headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
-    _wait_for_durability()
     logger.info("intake queued user_id=%s ticket=%s", user_id, ticket)
     return Receipt(ticket=ticket, state="queued", position=position)
 
@@ -192,8 +200,11 @@ def _earlier_answer(user_id: int, idempotency_key: str) -> tuple[str, Receipt | 
                        "缺少或无效的 Idempotency-Key 请求头（8-64 位字母、数字）")
     idem = intake_key("idem", user_id, idempotency_key)
     known = _redis().get(idem)
+    if known is None:
+        return idem, None
     # A retry of a submission we already took gets the same answer, whatever changed since.
-    return idem, current_receipt(known.decode()) if known is not None else None
+    _confirm_earlier(idem)
+    return idem, current_receipt(known.decode())
 
 
 def _placement(school: catalog.SchoolFacts, child: facts.ChildFacts,
@@ -314,13 +325,27 @@ def _check_durable_redis() -> None:
     _durable_until = time.monotonic() + 60  # checked once a minute per process
 
 
-def _wait_for_durability() -> None:
-    # A 202 is a promise: with replicas, wait until enough of them have the submission.
-    replicas = int(current_app.config["INTAKE_WAIT_REPLICAS"])
-    if current_app.config["INTAKE_DURABILITY"] != "wait" or replicas <= 0:
+def _replicas_to_wait_for() -> int:
+    # A 202 is a promise: in "wait" mode enough replicas must hold the submission.
+    if current_app.config["INTAKE_DURABILITY"] != "wait":
+        return 0
+    return max(int(current_app.config["INTAKE_WAIT_REPLICAS"]), 0)
+
+
+def _confirm_earlier(idem: str) -> None:
+    """A retry after INTAKE_NOT_CONFIRMED: confirm the first write reached the replicas."""
+    replicas = _replicas_to_wait_for()
+    if not replicas:
         return
-    acked = int(_redis().execute_command(
-        "WAIT", replicas, int(current_app.config["INTAKE_WAIT_TIMEOUT_MS"])))
+    with _redis().pipeline(transaction=False) as pipe:
+        pipe.expire(idem, TICKET_TTL)  # a write on this connection for WAIT to cover
+        pipe.execute_command("WAIT", replicas,
+                             int(current_app.config["INTAKE_WAIT_TIMEOUT_MS"]))
+        _touched, acked = pipe.execute()
+    _check_acknowledged(int(acked), replicas)
+
+
+def _check_acknowledged(acked: int, replicas: int) -> None:
     if acked < replicas:
         # The submission is queued and will be processed; the client retries with the same
         # key and gets the same ticket.

@@ -437,3 +437,22 @@ def test_a_transferred_binding_takes_the_registrations_along(
                       headers=bearer(newcomer["token"])).status_code == 200
     assert client.get(f"/api/v1/uploads/{family['upload']}/meta",
                       headers=bearer(newcomer["token"])).status_code == 200
+
+
+def test_wait_mode_answers_503_until_replicas_confirm(
+    app: Flask, client: FlaskClient, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    # This Redis has no replica: WAIT 1 times out, so the 202 is never promised.
+    app.config.update(INTAKE_DURABILITY="wait", INTAKE_WAIT_REPLICAS=1,
+                      INTAKE_WAIT_TIMEOUT_MS=50)
+    try:
+        first = _submit(client, family, world["public"], key="wait-key-0001")
+        retry = _submit(client, family, world["public"], key="wait-key-0001")
+    finally:
+        app.config.update(INTAKE_DURABILITY="none", INTAKE_WAIT_REPLICAS=0)
+    for response in (first, retry):
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "INTAKE_NOT_CONFIRMED"
+    # Once confirmed (here: the mode is off), the same key gives the queued ticket.
+    again = _submit(client, family, world["public"], key="wait-key-0001")
+    assert again.status_code == 202 and again.get_json()["state"] == "queued"

@@ -138,3 +138,20 @@ def test_purge_is_refused_before_its_date_or_while_the_season_runs(
         result = _purge(app, "--season-id", str(season.id), "--by", "x")
         assert result.exit_code != 0 and message in result.output
     assert db.session.scalar(select(DeletionLog)) is None
+
+
+def test_purge_also_removes_documents_never_submitted_or_replaced(
+    app: Flask, client: FlaskClient, login_parent: Any, session: Any
+) -> None:
+    family = _family(client, login_parent)
+    loose = client.post("/api/v1/uploads", headers=bearer(family["token"]), data={
+        "kind": "birth_certificate", "file": (io.BytesIO(_png()), "b.png")},
+        content_type="multipart/form-data").get_json()["upload_id"]
+    # Uploaded "during" the season (the season in the factory closed in 2024).
+    db.session.get(Upload, loose).created_at = family["season"].registration_closes_at
+    db.session.flush()
+    result = _purge(app, "--season-id", str(family["season"].id), "--by", "x")
+    assert result.exit_code == 0 and "uploads=2" in result.output
+    db.session.expire_all()
+    upload = db.session.get(Upload, loose)
+    assert upload is not None and upload.purged_at is not None
