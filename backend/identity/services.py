@@ -365,7 +365,7 @@ def list_disputes(admin: User, status: str | None) -> list[IdentityDispute]:
 
 def _move_family_records(old_user_id: int, new_user_id: int, guardian: Guardian) -> None:
     """The family's registrations and documents follow the binding to the new account."""
-    from backend.registrations.facts import forget_uploads
+    from backend.registrations.facts import refresh_uploads
     from backend.uploads.models import Upload
 
     child_ids = [c.id for c in guardian.children]
@@ -380,7 +380,7 @@ def _move_family_records(old_user_id: int, new_user_id: int, guardian: Guardian)
         db.session.execute(update(Upload).where(Upload.id.in_(upload_ids))
                            .values(owner_user_id=new_user_id))
     after_commit(functools.partial(refresh_children, child_ids))
-    after_commit(functools.partial(forget_uploads, upload_ids))
+    after_commit(functools.partial(refresh_uploads, upload_ids))
 
 
 def _in_authority(guardian: Guardian, authority_id: int | None) -> bool:

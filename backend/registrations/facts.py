@@ -110,7 +110,9 @@ def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
         with _redis().pipeline() as pipe:
             for upload_id, owner, kind in rows:
                 known[upload_id] = (owner, kind.value)
-                pipe.set(_key("facts-upload", upload_id), json.dumps([owner, kind.value]), ex=TTL)
+                # NX as for children: never overwrite what a committed change stored.
+                pipe.set(_key("facts-upload", upload_id), json.dumps([owner, kind.value]),
+                         ex=TTL, nx=True)
             pipe.execute()
     return known
 
@@ -158,6 +160,18 @@ def warm_all(batch: int = 2000) -> tuple[int, int]:
         uploads_done += len(upload_rows)
         last_upload = upload_rows[-1][0]
     return children, uploads_done
+
+
+def refresh_uploads(upload_ids: list[str]) -> None:
+    """After a committed change of owner: store the documents' facts as they are now."""
+    if not upload_ids:
+        return
+    rows = db.session.execute(select(Upload.id, Upload.owner_user_id, Upload.kind).where(
+        Upload.id.in_(upload_ids), Upload.purged_at.is_(None))).all()
+    with _redis().pipeline(transaction=False) as pipe:
+        for upload_id, owner, kind in rows:
+            pipe.set(_key("facts-upload", upload_id), json.dumps([owner, kind.value]), ex=TTL)
+        pipe.execute()
 
 
 def forget_uploads(upload_ids: list[str]) -> None:

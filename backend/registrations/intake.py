@@ -360,11 +360,12 @@ def ticket_owner(ticket: str) -> int | None:
     return int(owner) if owner is not None else None
 
 
-def release_child(season_id: int, child_id: int) -> None:
+def release_child(season_id: int, child_id: int, pipe: Any = None) -> None:
     """Let a child be submitted again (rejected or withdrawn registration)."""
-    _redis().delete(child_holder_key(season_id, child_id))
+    (pipe or _redis()).delete(child_holder_key(season_id, child_id))
 
 
-def mark_ticket(ticket: str, **fields: Any) -> None:
+def mark_ticket(ticket: str, pipe: Any = None, **fields: Any) -> None:
     """Record a ticket's outcome (accepted with its registration, or rejected)."""
-    _redis().hset(ticket_key(ticket), mapping={k: str(v) for k, v in fields.items()})
+    (pipe or _redis()).hset(ticket_key(ticket),
+                            mapping={k: str(v) for k, v in fields.items()})

@@ -15,13 +15,7 @@ from backend.core.db import utcnow
 from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
 from backend.notices.models import Notice, NoticeStatus
-from backend.registrations.intake import (
-    child_holder_key,
-    mark_ticket,
-    processed_key,
-    release_child,
-    ticket_key,
-)
+from backend.registrations.intake import mark_ticket, processed_key, release_child
 from backend.registrations.models import (
     Basis,
     Registration,
@@ -199,14 +193,12 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
         # After the commit: tickets show the outcome; a rejected child may submit again.
         with redis_store.client.pipeline(transaction=False) as pipe:
             for ticket, registration_id in outcomes:
-                pipe.hset(ticket_key(ticket), mapping={
-                    "state": "accepted", "registration_id": str(registration_id)})
+                mark_ticket(ticket, pipe, state="accepted", registration_id=registration_id)
             for payload, code in rejected:
-                pipe.hset(ticket_key(payload["ticket"]), mapping={
-                    "state": "rejected", "error_code": code,
-                    "error_message": _REJECTIONS[code]})
+                mark_ticket(payload["ticket"], pipe, state="rejected", error_code=code,
+                            error_message=_REJECTIONS[code])
                 if code != "ALREADY_REGISTERED":
-                    pipe.delete(child_holder_key(payload["season_id"], payload["child_id"]))
+                    release_child(payload["season_id"], payload["child_id"], pipe)
             # Redelivered ones were counted the first time: count what is new.
             pipe.incrby(processed_key(), len(fresh) + len(rejected))
             pipe.execute()

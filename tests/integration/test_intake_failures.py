@@ -231,7 +231,7 @@ def test_a_batch_committed_but_never_acknowledged_is_not_written_twice(
     def redis_gone(*_args: Any, **_kwargs: Any) -> None:
         raise redis.ConnectionError("connection lost after the commit")
 
-    monkeypatch.setattr("backend.registrations.jobs.ticket_key", redis_gone)
+    monkeypatch.setattr("backend.registrations.intake.ticket_key", redis_gone)
     with pytest.raises(redis.ConnectionError):
         first.run_once()
     monkeypatch.undo()
