@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 from flask import Flask, g, has_app_context, has_request_context
@@ -207,17 +206,3 @@ def discard_after_commit() -> None:
     """Forget queued side effects (the transaction was rolled back)."""
     if has_app_context():
         g.pop("_after_commit", None)
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A standalone unit of work outside a request (CLI, worker): commit or roll back."""
-    session = db.session_factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

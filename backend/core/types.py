@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
 
 from sqlalchemy import Enum
 
@@ -19,8 +18,3 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
     )
-
-
-def enum_values(enum_cls: type[enum.Enum]) -> list[Any]:
-    """The stored values of an enum, for documentation and validation."""
-    return [member.value for member in enum_cls]

@@ -188,12 +188,5 @@ class WeChatAdapter:
         }, api_base_url=self.base_url)
         return int(self._fields(result, "queryverifyinfo", "verify_ret"))
 
-    def ping(self) -> bool:
-        """Whether an access token can be obtained (used by diagnostics, not by /readyz)."""
-        try:
-            return bool(self.client.access_token)
-        except (requests.RequestException, WeChatClientException):
-            return False
-
 
 wechat = WeChatAdapter()
