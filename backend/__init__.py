@@ -16,19 +16,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding individual settings."""
     from backend import cli, models  # noqa: F401 - models registers every table
     from backend.accounts.routes import bp as accounts_bp
+    from backend.announcements.routes import bp as announcements_bp
     from backend.audit.routes import bp as audit_bp
+    from backend.complaints.routes import bp as complaints_bp
     from backend.core import auth, errors, pii, ratelimit
     from backend.core import logging as request_logging
     from backend.core.api import reject_control_characters
     from backend.core.db import db
     from backend.core.openapi import build_openapi
     from backend.core.redis import redis_store
+    from backend.exports.routes import bp as exports_bp
     from backend.health.routes import bp as health_bp
     from backend.identity.routes import bp as identity_bp
+    from backend.notices.routes import bp as notices_bp
     from backend.registrations.routes import bp as registrations_bp
+    from backend.reviews.routes import bp as reviews_bp
     from backend.schools.admin_routes import bp as schools_admin_bp
     from backend.schools.routes import bp as schools_bp
     from backend.seasons.routes import bp as seasons_bp
+    from backend.stats.routes import bp as stats_bp
     from backend.uploads.routes import bp as uploads_bp
     from backend.wechat.client import wechat
 
@@ -59,7 +65,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
-                      uploads_bp, identity_bp, audit_bp, registrations_bp):
+                      uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
+                      exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

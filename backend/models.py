@@ -1,5 +1,9 @@
 """Imports every model module so the metadata (and Alembic) sees all tables."""
 
+import backend.announcements.models
+import backend.complaints.models
+import backend.reviews.models
+import backend.stats.models  # noqa: F401
 from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
 from backend.authorities.models import EducationAuthority

@@ -22,7 +22,8 @@ DeadLetterHook = Callable[[dict[bytes, bytes], str], None]
 DEAD_LETTER_HOOKS: dict[str, DeadLetterHook] = {}
 
 # Modules whose import registers handlers. A new domain adds its jobs module here.
-HANDLER_MODULES = ("backend.audit.jobs", "backend.registrations.jobs")
+HANDLER_MODULES = ("backend.audit.jobs", "backend.registrations.jobs", "backend.notices.jobs",
+                   "backend.announcements.jobs", "backend.stats.jobs")
 
 
 def handler(job_type: str) -> Callable[[Handler], Handler]:

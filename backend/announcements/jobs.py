@@ -1,0 +1,1 @@
+"""Announcements jobs run by the worker."""

@@ -1,0 +1,7 @@
+"""Announcements API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("announcements", __name__, url_prefix="/api/v1")

@@ -1,0 +1,7 @@
+"""Complaints API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("complaints", __name__, url_prefix="/api/v1")

@@ -1,0 +1,1 @@
+"""Notices jobs run by the worker."""

@@ -1,0 +1,7 @@
+"""Notices API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("notices", __name__, url_prefix="/api/v1")

@@ -1,0 +1,7 @@
+"""Reviews API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("reviews", __name__, url_prefix="/api/v1")

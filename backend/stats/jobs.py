@@ -1,0 +1,1 @@
+"""Stats jobs run by the worker."""

@@ -1,0 +1,7 @@
+"""Stats API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("stats", __name__, url_prefix="/api/v1")
