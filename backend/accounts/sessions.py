@@ -57,11 +57,25 @@ def resolve_session(token: str) -> SessionInfo | None:
     if not token or len(token) > 256:
         return None
     token_hash = _hash(token)
-    raw: Any = redis_store.client.get(redis_store.key("session", token_hash))
+    return session_from(redis_store.client.get(session_key(token_hash)), token_hash)
+
+
+def hashed_token(token: str) -> str | None:
+    """The stored name of a token (None for one that cannot be a token)."""
+    return _hash(token) if token and len(token) <= 256 else None
+
+
+def session_key(hashed: str) -> str:
+    """The Redis key of a session, for callers that read it in their own pipeline."""
+    return redis_store.key("session", hashed)
+
+
+def session_from(raw: Any, hashed: str) -> SessionInfo | None:
+    """The session stored under `session_key(hashed)`, from its raw value."""
     if raw is None:
         return None
     data = json.loads(raw)
-    return SessionInfo(user_id=int(data["uid"]), role=str(data["role"]), token_hash=token_hash)
+    return SessionInfo(user_id=int(data["uid"]), role=str(data["role"]), token_hash=hashed)
 
 
 def revoke_session(info: SessionInfo) -> None:

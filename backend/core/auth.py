@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 from backend.core.errors import ApiError
 
@@ -59,20 +59,19 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-def require_session(*roles: str) -> Callable[[F], F]:
+def require_session(*roles: str, limits: Sequence[str] = ()) -> Callable[[F], F]:
     """Like require_roles, from the Redis session alone (no database read).
 
     For the few hot paths that must work at the opening minute and while the database is
     briefly unavailable; disabling an account revokes its sessions, so this stays exact.
+    `limits` names rate-limit settings (per caller, then per address) that are counted in
+    the same Redis round trip as the session read, before anything else is looked at.
     """
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from backend.accounts.sessions import resolve_session
-
-            token = bearer_token()
-            info = resolve_session(token) if token else None
+            info = _session_within_limits(limits)
             if info is None:
                 raise ApiError(401, "UNAUTHENTICATED", "登录已失效，请重新登录")
             if info.role not in roles:
@@ -84,6 +83,27 @@ def require_session(*roles: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _session_within_limits(limits: Sequence[str]) -> Any:
+    from backend.accounts import sessions
+    from backend.core import ratelimit
+    from backend.core.redis import redis_store
+
+    token = bearer_token() or ""
+    hashed = sessions.hashed_token(token)
+    # The caller's window is keyed by its token, so it is counted even when the token
+    # turns out to be invalid; the second window is the address.
+    keys = (f"t:{hashed[:24]}" if hashed else ratelimit.address_key(), ratelimit.address_key())
+    checks = [(current_app.config[name], key) for name, key in zip(limits, keys, strict=False)]
+    with redis_store.client.pipeline(transaction=False) as pipe:
+        if hashed:
+            pipe.get(sessions.session_key(hashed))
+        limited = ratelimit.queue_window_hits(pipe, checks)
+        replies = pipe.execute()
+    if limited:
+        ratelimit.raise_if_limited(replies[-1])
+    return sessions.session_from(replies[0], hashed) if hashed else None
 
 
 def current_user_id() -> int:

@@ -198,7 +198,8 @@ def run_after_commit() -> None:
 
 def commit() -> None:
     """Commit the request's transaction, then run the side effects queued for it."""
-    db.session.commit()
+    if db.session.registry.has():  # a request that never used the database has no transaction
+        db.session.commit()
     run_after_commit()
 
 

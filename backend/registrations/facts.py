@@ -52,9 +52,23 @@ def _database_down() -> ApiError:
                     headers={"Retry-After": "10"})
 
 
+def child_key(child_id: int) -> str:
+    """Where a child's facts are cached (for callers reading them in their own pipeline)."""
+    return _key("facts-child", child_id)
+
+
+def upload_key(upload_id: str) -> str:
+    """Where a document's facts are cached."""
+    return _key("facts-upload", upload_id)
+
+
 def child(child_id: int) -> ChildFacts | None:
     """The child's facts (None when there is no such child)."""
-    cached = _redis().get(_key("facts-child", child_id))
+    return child_from(child_id, _redis().get(child_key(child_id)))
+
+
+def child_from(child_id: int, cached: Any) -> ChildFacts | None:
+    """The child's facts from the value read at `child_key`, else from the database."""
     if cached is not None:
         data = json.loads(cached)
         if set(data) == set(ChildFacts.__dataclass_fields__):  # an older shape: refetch
@@ -97,7 +111,11 @@ def uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
     """Owner and kind of each known, unpurged upload."""
     if not upload_ids:
         return {}
-    values = _redis().mget([_key("facts-upload", u) for u in upload_ids])
+    return uploads_from(upload_ids, _redis().mget([upload_key(u) for u in upload_ids]))
+
+
+def uploads_from(upload_ids: list[str], values: list[Any]) -> dict[str, tuple[int, str]]:
+    """Owner and kind of each upload, from the values read at `upload_key`, else the database."""
     known = {u: tuple(json.loads(v)) for u, v in zip(upload_ids, values, strict=True)
              if v is not None}
     missing = [u for u in upload_ids if u not in known]
