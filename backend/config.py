@@ -102,6 +102,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             == DEFAULT_WECHAT_APPID else WECHAT_PRODUCTION_BASE_URL,
         )),
         "WECHAT_TIMEOUT_SECONDS": env_float(env, "WECHAT_TIMEOUT_SECONDS", 5.0),
+        # msg_sec_check needs the openid of someone who opened the mini-program in the last
+        # two hours: the bureau's own WeChat account. Empty: announcements are held for an
+        # admin instead of being checked (see docs/ANNOUNCEMENTS.md).
+        "CONTENT_CHECK_OPENID": env_str(env, "CONTENT_CHECK_OPENID"),
+        # 监督举报: days the bureau has to answer a complaint before it shows as overdue.
+        "COMPLAINT_ANSWER_DAYS": env_int(env, "COMPLAINT_ANSWER_DAYS", 15),
         "PARENT_SESSION_TTL_SECONDS": env_int(env, "PARENT_SESSION_TTL_SECONDS", 7 * 24 * 3600),
         "STAFF_SESSION_TTL_SECONDS": env_int(env, "STAFF_SESSION_TTL_SECONDS", 8 * 3600),
         "LOGIN_MAX_FAILURES": env_int(env, "LOGIN_MAX_FAILURES", 5),
@@ -129,7 +135,45 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Mobile carriers put many families behind one address: keep this one generous.
         "SUBMIT_LIMIT_PER_ADDRESS": env_str(env, "SUBMIT_LIMIT_PER_ADDRESS", "3000/minute"),
         "LOGIN_LIMIT_PER_ADDRESS": env_str(env, "LOGIN_LIMIT_PER_ADDRESS", "600/minute"),
+        # Subscribe-message notices (docs/NOTICES.md): per template key its WeChat template
+        # id and field mapping, JSON; empty means the simulator's demo templates.
+        "NOTICE_TEMPLATES": _notice_templates(env),
+        # `python -m backend.worker` also runs the notice sender unless this is off.
+        "NOTICE_SENDER_ENABLED": env_bool(env, "NOTICE_SENDER_ENABLED", True),
+        "NOTICE_SENDER_BATCH_SIZE": env_int(env, "NOTICE_SENDER_BATCH_SIZE", 20),
+        "NOTICE_SENDER_POLL_SECONDS": env_float(env, "NOTICE_SENDER_POLL_SECONDS", 1.0),
+        # Busy, rate-limited or unreachable WeChat: retried with exponential backoff.
+        "NOTICE_MAX_ATTEMPTS": env_int(env, "NOTICE_MAX_ATTEMPTS", 5),
+        "NOTICE_RETRY_BASE_SECONDS": env_float(env, "NOTICE_RETRY_BASE_SECONDS", 30.0),
+        "NOTICE_RETRY_MAX_SECONDS": env_float(env, "NOTICE_RETRY_MAX_SECONDS", 1800.0),
+        # A notice left "sending" this long by a sender that died is marked uncertain
+        # (never sent again); must exceed a send's worst case (4 × WECHAT_TIMEOUT_SECONDS).
+        "NOTICE_SENDING_TIMEOUT_SECONDS": env_float(env, "NOTICE_SENDING_TIMEOUT_SECONDS",
+                                                    300.0),
+        # formal, trial or developer: which build of the mini-program a notice opens.
+        "NOTICE_MINIPROGRAM_STATE": _miniprogram_state(env),
     }
+
+
+def _miniprogram_state(env: Mapping[str, str]) -> str:
+    """NOTICE_MINIPROGRAM_STATE: formal (the released build), trial or developer."""
+    value = env_str(env, "NOTICE_MINIPROGRAM_STATE", "formal")
+    if value not in ("formal", "trial", "developer"):
+        raise ConfigError(f"NOTICE_MINIPROGRAM_STATE must be formal, trial or developer, "
+                          f"got {value!r}")
+    return value
+
+
+def _notice_templates(env: Mapping[str, str]) -> str:
+    """NOTICE_TEMPLATES as given, after checking it (a ConfigError names what is wrong)."""
+    from backend.notices.templates import parse_templates
+
+    raw = env_str(env, "NOTICE_TEMPLATES")
+    try:
+        parse_templates(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return raw
 
 
 def _is_loopback_or_private(url: str) -> bool:
@@ -170,6 +214,7 @@ def check_production(config: Mapping[str, Any]) -> None:
             "WeChat must be the real API (https, real WECHAT_APPID/WECHAT_SECRET), "
             "not the simulator"
         )
+    problems.extend(_notice_problems(config))
     durability = config.get("INTAKE_DURABILITY")
     if durability not in ("aof", "wait") or (
             durability == "wait" and int(config.get("INTAKE_WAIT_REPLICAS") or 0) < 1):
@@ -177,3 +222,23 @@ def check_production(config: Mapping[str, Any]) -> None:
                         "INTAKE_WAIT_REPLICAS >= 1, so that a 202 is never lost")
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+def _notice_problems(config: Mapping[str, Any]) -> list[str]:
+    """Production notices need the deployment's own templates and sane sender timing."""
+    from backend.notices.templates import DEMO_TEMPLATE_IDS, parse_templates
+
+    try:
+        templates = parse_templates(config.get("NOTICE_TEMPLATES"))
+    except ValueError as exc:
+        return [str(exc)]
+    problems = []
+    demo = sorted(t.key for t in templates.values() if t.template_id in DEMO_TEMPLATE_IDS)
+    if demo:
+        problems.append("NOTICE_TEMPLATES must give this mini-program's own template ids, "
+                        f"not the simulator's (demo ids for: {', '.join(demo)})")
+    timeout = float(config.get("NOTICE_SENDING_TIMEOUT_SECONDS", 300.0))
+    if timeout < 4 * float(config.get("WECHAT_TIMEOUT_SECONDS", 5.0)) + 10:
+        problems.append("NOTICE_SENDING_TIMEOUT_SECONDS must exceed a send's worst case "
+                        "(4 × WECHAT_TIMEOUT_SECONDS + 10 s)")
+    return problems

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from backend import create_app
 from backend.config import ConfigError, check_production, env_bool, env_int, load_settings
+from backend.notices.templates import DEFAULT_TEMPLATES
 
 SAFE_PRODUCTION = {
     "APP_ENV": "production",
@@ -20,6 +22,9 @@ SAFE_PRODUCTION = {
     "WECHAT_SECRET": "a-real-secret-from-the-console",
     "WECHAT_API_BASE_URL": "https://api.weixin.qq.com/",
     "INTAKE_DURABILITY": "aof",
+    # The deployment's own subscribe-message templates (the simulator's ids are refused).
+    "NOTICE_TEMPLATES": json.dumps({key: {**spec, "template_id": f"tmpl-{key}"}
+                                    for key, spec in DEFAULT_TEMPLATES.items()}),
 }
 
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -179,3 +180,14 @@ def mask_name(value: str) -> str:
     if len(value) == 2:
         return value[0] + "*"
     return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+# What an ID number or a mobile number looks like inside free text (complaints, announcements).
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def mask_free_text(value: str) -> str:
+    """Free text with every ID number and mobile number in it masked."""
+    value = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), value)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), value)

@@ -66,6 +66,17 @@ def _redis() -> Any:
     return redis_store.client
 
 
+_submit_script: Any = None
+
+
+def _run_submit_script(keys: list[Any], args: list[Any]) -> Any:
+    """EVALSHA, loading the script on the first NOSCRIPT (its body is not resent each time)."""
+    global _submit_script
+    if _submit_script is None:
+        _submit_script = _redis().register_script(_SUBMIT)
+    return _submit_script(keys=keys, args=args, client=_redis())
+
+
 def intake_key(*parts: object) -> str:
     """A key in the intake's hash slot."""
     return redis_store.key(INTAKE, *parts)
@@ -152,15 +163,18 @@ def _run_script(idem: str, holder: str, ticket: str, payload: str, user_id: int,
                 job_type: str) -> tuple[str, str, int | None]:
     hold = "1" if job_type == "registration.submit" else "0"
     replicas = _replicas_to_wait_for()
-    # One pipeline, so WAIT runs on the connection that wrote (WAIT covers only its own).
-    with _redis().pipeline(transaction=False) as pipe:
-        pipe.eval(_SUBMIT, 6, idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(),
-                  processed_key(), ticket, payload, TICKET_TTL,
-                  int(current_app.config["INTAKE_MAX_BACKLOG"]), user_id, hold, job_type)
-        if replicas:
+    keys = [idem, holder, stream_key(INTAKE), ticket_key(ticket), _seq_key(), processed_key()]
+    args = [ticket, payload, TICKET_TTL, int(current_app.config["INTAKE_MAX_BACKLOG"]),
+            user_id, hold, job_type]
+    if replicas:
+        # One pipeline, so WAIT runs on the connection that wrote (WAIT covers only its own).
+        with _redis().pipeline(transaction=False) as pipe:
+            pipe.eval(_SUBMIT, len(keys), *keys, *args)
             pipe.execute_command("WAIT", replicas,
                                  int(current_app.config["INTAKE_WAIT_TIMEOUT_MS"]))
-        replies = pipe.execute()
+            replies = pipe.execute()
+    else:
+        replies = [_run_submit_script(keys, args)]
     result = [v.decode() if isinstance(v, bytes) else v for v in replies[0]]
     if replicas and result[0] == "queued":
         _check_acknowledged(int(replies[1]), replicas)
@@ -177,13 +191,15 @@ def _queued(outcome: str, value: str, ticket: str, user_id: int,
     if outcome == "full":
         raise ApiError(503, "QUEUE_FULL", "报名人数较多，请稍后再提交（报名先后不影响录取）",
                        headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
-    logger.info("intake queued user_id=%s ticket=%s", user_id, ticket)
+    logger.debug("intake queued user_id=%s ticket=%s", user_id, ticket)
     return Receipt(ticket=ticket, state="queued", position=position)
 
 
 def _check_documents(user_id: int, basis: Basis, categories: list[str],
-                     upload_ids: list[str]) -> None:
-    owned = facts.uploads(upload_ids)
+                     upload_ids: list[str],
+                     owned: dict[str, tuple[int, str]] | None = None) -> None:
+    if owned is None:
+        owned = facts.uploads(upload_ids)
     if any(owned.get(u, (None, ""))[0] != user_id for u in upload_ids):
         raise ApiError(422, "UPLOAD_NOT_FOUND", "部分材料不存在或已删除，请重新上传")
     have = {UploadKind(kind) for _owner, kind in owned.values()}
@@ -195,16 +211,23 @@ def _check_documents(user_id: int, basis: Basis, categories: list[str],
 
 def _earlier_answer(user_id: int, idempotency_key: str) -> tuple[str, Receipt | None]:
     """The idempotency key's Redis name, and the receipt if this key was seen before."""
+    idem = _idempotency_key(user_id, idempotency_key)
+    return idem, _earlier_receipt(idem, _redis().get(idem))
+
+
+def _idempotency_key(user_id: int, idempotency_key: str) -> str:
     if not IDEMPOTENCY_KEY.match(idempotency_key or ""):
         raise ApiError(400, "IDEMPOTENCY_KEY_REQUIRED",
                        "缺少或无效的 Idempotency-Key 请求头（8-64 位字母、数字）")
-    idem = intake_key("idem", user_id, idempotency_key)
-    known = _redis().get(idem)
+    return intake_key("idem", user_id, idempotency_key)
+
+
+def _earlier_receipt(idem: str, known: Any) -> Receipt | None:
     if known is None:
-        return idem, None
+        return None
     # A retry of a submission we already took gets the same answer, whatever changed since.
     _confirm_earlier(idem)
-    return idem, current_receipt(known.decode())
+    return current_receipt(known.decode())
 
 
 def _placement(school: catalog.SchoolFacts, child: facts.ChildFacts,
@@ -221,35 +244,72 @@ def _placement(school: catalog.SchoolFacts, child: facts.ChildFacts,
     return registration_basis, out_of_zone
 
 
-def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: str,
-           basis: str, upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
-    """Check a submission and queue it; the same key always gives the same ticket."""
-    idem, earlier = _earlier_answer(user_id, idempotency_key)
-    if earlier is not None:
-        return earlier
-    _check_durable_redis()
-    now = now or utcnow()
+@dataclass(frozen=True)
+class Checked:
+    """A submission that passed every check: where it goes and how."""
+
+    school: catalog.SchoolFacts
+    season: catalog.SeasonFacts
+    basis: Basis
+    out_of_zone: bool
+
+
+def read_facts(idem: str | None, child_id: int,
+               upload_ids: list[str]) -> tuple[Any, Any, list[Any]]:
+    """The key's earlier answer and the child's and documents' cached facts, in one trip."""
+    # The session was read in the rate limits' round trip: a submission costs three.
+    with _redis().pipeline(transaction=False) as pipe:
+        pipe.get(idem or intake_key("none"))
+        pipe.get(facts.child_key(child_id))
+        if upload_ids:
+            pipe.mget([facts.upload_key(u) for u in upload_ids])
+        replies = pipe.execute()
+    return replies[0], replies[1], replies[2] if upload_ids else []
+
+
+def check_submission(user_id: int, *, child_id: int, school_code: str, basis: str,
+                     upload_ids: list[str], cached_child: Any, cached_uploads: list[Any],
+                     now: dt.datetime) -> Checked:
+    """The synchronous checks, final and cheap: window, child, eligibility, zone, documents."""
     school = catalog.school(school_code)
     season = catalog.season(school.authority_id)
     _check_window(season, now)
-    child = facts.child(child_id)
+    child = facts.child_from(child_id, cached_child)
     if child is None or child.owner_user_id != user_id:
         raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
     verdict = eligibility(child.birth_date, _SeasonView(season))  # type: ignore[arg-type]
     if not verdict.eligible:
         raise ApiError(422, "NOT_ELIGIBLE", verdict.reason)
     registration_basis, out_of_zone = _placement(school, child, basis)
-    _check_documents(user_id, registration_basis, child.categories, upload_ids)
+    _check_documents(user_id, registration_basis, child.categories, upload_ids,
+                     facts.uploads_from(upload_ids, cached_uploads))
+    return Checked(school=school, season=season, basis=registration_basis,
+                   out_of_zone=out_of_zone)
+
+
+def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: str,
+           basis: str, upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
+    """Check a submission and queue it; the same key always gives the same ticket."""
+    idem = _idempotency_key(user_id, idempotency_key)
+    known, cached_child, cached_uploads = read_facts(idem, child_id, upload_ids)
+    earlier = _earlier_receipt(idem, known)
+    if earlier is not None:
+        return earlier
+    _check_durable_redis()
+    now = now or utcnow()
+    checked = check_submission(user_id, child_id=child_id, school_code=school_code,
+                               basis=basis, upload_ids=upload_ids, cached_child=cached_child,
+                               cached_uploads=cached_uploads, now=now)
     # One active registration per child: the holder key in the script below decides at
     # once; the worker's unique index is the last word (no database read on this path).
-
     ticket = "T" + secrets.token_hex(12)
+    season_id = checked.season.id
     payload = json.dumps({
-        "ticket": ticket, "user_id": user_id, "child_id": child_id, "season_id": season.id,
-        "school_id": school.id, "basis": basis, "out_of_zone": out_of_zone,
+        "ticket": ticket, "user_id": user_id, "child_id": child_id, "season_id": season_id,
+        "school_id": checked.school.id, "basis": basis, "out_of_zone": checked.out_of_zone,
         "upload_ids": sorted(set(upload_ids)), "submitted_at": now.isoformat(),
     })
-    outcome, value, position = _run_script(idem, child_holder_key(season.id, child_id),
+    outcome, value, position = _run_script(idem, child_holder_key(season_id, child_id),
                                            ticket, payload, user_id, "registration.submit")
     return _queued(outcome, value, ticket, user_id, position)
 
@@ -260,6 +320,9 @@ EDITABLE = (RegistrationStatus.SUBMITTED, RegistrationStatus.RETURNED)
 def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, basis: str,
                 upload_ids: list[str], now: dt.datetime | None = None) -> Receipt:
     """Queue a change of basis or documents (e.g. a fix the school asked for)."""
+    # Imported here: the transition table is the one place that says who may edit when.
+    from backend.registrations.transitions import Action, Actor, allowed
+
     idem, earlier = _earlier_answer(user_id, idempotency_key)
     if earlier is not None:
         return earlier
@@ -267,7 +330,7 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.submitted_by_user_id != user_id:
         raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
-    if registration.status not in EDITABLE:
+    if not allowed(registration.status, Actor.PARENT, Action.RESUBMIT):
         raise ApiError(409, "REGISTRATION_NOT_EDITABLE", "该报名当前状态不能修改，请联系学校")
     now = now or utcnow()
     school = catalog.school(registration.school.code)
@@ -275,6 +338,12 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
         # While review has not started, edits follow the registration window; a return
         # for correction carries its own fix deadline.
         _check_window(catalog.season(school.authority_id), now)
+    elif registration.fix_deadline is not None and now >= registration.fix_deadline:
+        # The fix window the reviewer set is over: the school decides what happens next.
+        deadline = _local(registration.fix_deadline, registration.school.authority.timezone)
+        raise ApiError(409, "FIX_DEADLINE_PASSED",
+                       f"修改期限已于{deadline}截止，不能再修改，请联系学校",
+                       details={"fix_deadline": registration.fix_deadline.isoformat()})
     child = facts.child(registration.child_id)
     if child is None or child.owner_user_id != user_id:
         raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")

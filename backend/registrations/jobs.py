@@ -212,10 +212,14 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
 def handle_registration_update(session: Session, items: list[tuple[str, dict[str, Any]]],
                                effects: Effects) -> None:
     """Apply queued edits (basis, documents); a returned registration is submitted again."""
+    # Imported here: the transition table decides whether an edit may still be applied.
+    from backend.core.errors import ApiError
+    from backend.registrations.transitions import Action, Actor, allowed, apply
+
     outcomes: list[tuple[str, str, str | None]] = []
     for _message_id, payload in items:
         registration = session.get(Registration, payload["registration_id"],
-                                   with_for_update=True)
+                                   with_for_update=True, populate_existing=True)
         owned = dict(session.execute(select(Upload.id, Upload.owner_user_id).where(
             Upload.id.in_(payload["upload_ids"]), Upload.purged_at.is_(None))).all())
         if registration is None or registration.submitted_by_user_id != payload["user_id"]:
@@ -227,19 +231,26 @@ def handle_registration_update(session: Session, items: list[tuple[str, dict[str
         if any(payload["ticket"] in (e.note or "") for e in registration.events):
             outcomes.append((payload["ticket"], "accepted", None))  # a redelivery
             continue
-        if registration.status not in (RegistrationStatus.SUBMITTED,
-                                       RegistrationStatus.RETURNED):
+        # A reviewer may have taken it up (or rejected it) while the edit waited in the queue.
+        if not allowed(registration.status, Actor.PARENT, Action.RESUBMIT):
             outcomes.append((payload["ticket"], "rejected", "REGISTRATION_NOT_EDITABLE"))
             continue
-        registration.basis = Basis(payload["basis"])
-        registration.out_of_zone = bool(payload["out_of_zone"])
-        registration.uploads = list(session.scalars(
-            select(Upload).where(Upload.id.in_(payload["upload_ids"]))))
-        registration.status = RegistrationStatus.SUBMITTED
-        registration.events.append(RegistrationEvent(
-            status=RegistrationStatus.SUBMITTED, actor_user_id=payload["user_id"],
-            actor_role="parent", reason_code="EDITED",
-            note=f"家长修改后重新提交（回执 {payload['ticket']}）"))
+        fixed = registration.status is RegistrationStatus.RETURNED
+        note = "家长按退回意见修改后重新提交" if fixed else "家长修改后重新提交"
+        try:
+            # A savepoint: if the compare-and-set loses, the new documents are not kept either.
+            with session.begin_nested():
+                registration.basis = Basis(payload["basis"])
+                registration.out_of_zone = bool(payload["out_of_zone"])
+                registration.uploads = list(session.scalars(
+                    select(Upload).where(Upload.id.in_(payload["upload_ids"]))))
+                apply(session, registration, Action.RESUBMIT, Actor.PARENT,
+                      actor_user_id=payload["user_id"], reason_code="EDITED",
+                      note=f"{note}（回执 {payload['ticket']}）")
+        except ApiError:
+            session.expire(registration)
+            outcomes.append((payload["ticket"], "rejected", "REGISTRATION_NOT_EDITABLE"))
+            continue
         outcomes.append((payload["ticket"], "accepted", None))
     ids = {p["ticket"]: p["registration_id"] for _m, p in items}
 

@@ -25,11 +25,16 @@ class Basis(enum.Enum):
 
 
 class RegistrationStatus(enum.Enum):
-    """Where a registration stands; withdrawn and rejected ones are no longer active."""
+    """Where a registration stands; withdrawn and rejected ones are no longer active.
+
+    The moves between them are in `transitions.py`, and nowhere else.
+    """
 
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
     RETURNED = "returned"
+    # A special group's registration the school approved, waiting for the bureau's review.
+    BUREAU_REVIEW = "bureau_review"
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
@@ -72,6 +77,11 @@ class Registration(TimestampMixin, Base):
     )
     out_of_zone: Mapped[bool] = mapped_column(default=False)
     ticket: Mapped[str] = mapped_column(String(40), unique=True)
+    # Bumped by every status change and edit: a review names the version it saw, and the
+    # UPDATE compares it, so a reviewer acting on a stale state can never overwrite.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # While returned for correction: the family's fix must be queued before this time.
+    fix_deadline: Mapped[dt.datetime | None]
 
     season: Mapped[Season] = relationship()
     child: Mapped[Child] = relationship()

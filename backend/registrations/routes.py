@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.api import api
 from backend.core.auth import current_user, current_user_id, require_roles, require_session
-from backend.core.ratelimit import address_key, caller_key, limiter
 from backend.core.timeutil import local_iso
 from backend.registrations import intake, services
-from backend.registrations.models import Registration
+from backend.registrations.models import Registration, RegistrationStatus
 from backend.registrations.schemas import (
     STATUS_NAMES,
+    CorrectionOut,
     DeadLetterList,
     DeadLetterOut,
     EditIn,
@@ -24,6 +24,7 @@ from backend.registrations.schemas import (
     TicketOut,
     TimelineEntry,
 )
+from backend.reviews import reasons
 
 bp = Blueprint("registrations", __name__, url_prefix="/api/v1")
 
@@ -52,15 +53,27 @@ def registration_out(registration: Registration) -> RegistrationOut:
             status=e.status.value,
             status_name=STATUS_NAMES[e.status.value],
             at=local_iso(e.occurred_at) or "", actor_role=e.actor_role,
-            reason_code=e.reason_code, note=e.note) for e in registration.events],
+            reason_code=e.reason_code, reason=reasons.label(e.reason_code),
+            note=e.note) for e in registration.events],
         can_withdraw=services.can_withdraw(registration),
+        correction=_correction(registration),
     )
 
 
+def _correction(registration: Registration) -> CorrectionOut | None:
+    """The latest return's reason and the fix deadline, while the registration is returned."""
+    if registration.status is not RegistrationStatus.RETURNED:
+        return None
+    returned = [e for e in registration.events if e.status is RegistrationStatus.RETURNED]
+    last = returned[-1] if returned else None
+    return CorrectionOut(
+        reason_code=last.reason_code if last else None,
+        reason=reasons.label(last.reason_code) if last else None,
+        note=last.note if last else None, fix_deadline=local_iso(registration.fix_deadline))
+
+
 @bp.post("/registrations")
-@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_CALLER"], key_func=caller_key)
-@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_ADDRESS"], key_func=address_key)
-@require_session("parent")
+@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"))
 @api(body=SubmitIn, response=TicketOut, status=202, errors=(404, 409, 429, 503),
      headers={"Idempotency-Key": "8-64 letters/digits; the same key returns the same ticket"})
 def submit_registration(body: SubmitIn) -> TicketOut:
@@ -74,8 +87,7 @@ def submit_registration(body: SubmitIn) -> TicketOut:
 
 
 @bp.patch("/registrations/<int:registration_id>")
-@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_CALLER"], key_func=caller_key)
-@require_session("parent")
+@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER",))
 @api(body=EditIn, response=TicketOut, status=202, errors=(404, 409, 429, 503),
      headers={"Idempotency-Key": "8-64 letters/digits; the same key returns the same ticket"})
 def edit_registration(registration_id: int, body: EditIn) -> TicketOut:

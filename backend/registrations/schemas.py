@@ -7,12 +7,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 BasisName = Literal["hukou", "residence", "residence_permit"]
-StatusName = Literal["submitted", "under_review", "returned", "approved", "rejected",
-                     "withdrawn"]
+StatusName = Literal["submitted", "under_review", "returned", "bureau_review", "approved",
+                     "rejected", "withdrawn"]
 
 STATUS_NAMES = {
     "submitted": "已受理", "under_review": "审核中", "returned": "退回修改",
-    "approved": "审核通过", "rejected": "未通过", "withdrawn": "已撤回",
+    "bureau_review": "待教育局复核", "approved": "审核通过", "rejected": "未通过",
+    "withdrawn": "已撤回",
 }
 FAIRNESS = "报名先后不影响录取"
 
@@ -54,7 +55,17 @@ class TimelineEntry(BaseModel):
     at: str
     actor_role: str
     reason_code: str | None
+    reason: str | None = Field(default=None, description="the reason code's Chinese label")
     note: str | None
+
+
+class CorrectionOut(BaseModel):
+    """What a returned registration needs fixed, and by when (PATCH it before then)."""
+
+    reason_code: str | None
+    reason: str | None
+    note: str | None
+    fix_deadline: str | None
 
 
 class RegistrationOut(BaseModel):
@@ -73,6 +84,7 @@ class RegistrationOut(BaseModel):
     uploads: list[dict[str, str]]
     timeline: list[TimelineEntry]
     can_withdraw: bool
+    correction: CorrectionOut | None = None
     fairness_notice: str = FAIRNESS
 
 

@@ -13,8 +13,9 @@ from backend.accounts.models import User
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
 from backend.core.redis import redis_store
-from backend.registrations import intake
-from backend.registrations.models import Registration, RegistrationEvent, RegistrationStatus
+from backend.registrations import intake, transitions
+from backend.registrations.models import Registration
+from backend.registrations.transitions import Action, Actor
 from backend.seasons.models import Season
 from backend.worker.queue import GROUP, STREAMS, dead_letter_key, stream_key
 
@@ -38,10 +39,11 @@ def my_registration(user: User, registration_id: int) -> Registration:
 
 
 def can_withdraw(registration: Registration) -> bool:
-    """While the window is open and review has not started."""
+    """While the window is open and the transition table allows it (review not started)."""
     season = db.session.get(Season, registration.season_id)
     now = utcnow()
-    return (registration.status is RegistrationStatus.SUBMITTED and season is not None
+    return (transitions.allowed(registration.status, Actor.PARENT, Action.WITHDRAW)
+            and season is not None
             and season.registration_opens_at <= now < season.registration_closes_at)
 
 
@@ -55,9 +57,8 @@ def withdraw(user: User, registration_id: int) -> Registration:
         raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
     if not can_withdraw(registration):
         raise ApiError(409, "CANNOT_WITHDRAW", "报名已进入审核或报名已截止，不能撤回，请联系学校")
-    registration.status = RegistrationStatus.WITHDRAWN
-    registration.events.append(RegistrationEvent(
-        status=RegistrationStatus.WITHDRAWN, actor_user_id=user.id, actor_role="parent"))
+    transitions.apply(db.session(), registration, Action.WITHDRAW, Actor.PARENT,
+                      actor_user_id=user.id)
     season_id, child_id = registration.season_id, registration.child_id
 
     def release() -> None:

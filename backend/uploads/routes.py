@@ -13,6 +13,7 @@ from backend.core.auth import current_user, require_login, require_roles
 from backend.core.errors import ApiError
 from backend.uploads import services
 from backend.uploads.models import Upload, UploadKind
+from backend.uploads.responses import document_response
 from backend.uploads.schemas import UploadForm, UploadOut
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
@@ -67,13 +68,7 @@ def create_upload() -> UploadOut:
 def download_upload(upload_id: str) -> Response:
     """The document (JPEG, PNG or PDF), for its owner and the staff it was submitted to."""
     upload, data = services.read_upload(current_user(), upload_id, request.remote_addr)
-    extension = services.EXTENSIONS.get(upload.content_type, "bin")
-    response = Response(data, mimetype=upload.content_type)
-    response.headers["Content-Disposition"] = f'inline; filename="{upload.id}.{extension}"'
-    # Personal documents: never kept by a browser or a shared proxy, never sniffed.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return document_response(upload, data)
 
 
 @bp.get("/uploads/<upload_id>/meta")

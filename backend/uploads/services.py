@@ -298,18 +298,23 @@ def readable_upload(user: User, upload_id: str) -> Upload:
     return upload
 
 
-def read_upload(user: User, upload_id: str, client_address: str | None) -> tuple[Upload, bytes]:
-    """The decrypted document; a read by anyone but the owner is audited."""
-    upload = readable_upload(user, upload_id)
+def stored_bytes(upload: Upload) -> bytes:
+    """The decrypted file of an upload the caller has already been allowed to read (404 if gone)."""
     if upload.storage_name is None:
         raise _not_found()
     try:
-        data = storage.read_decrypted(upload.storage_name, upload.id)
+        return storage.read_decrypted(upload.storage_name, upload.id)
     except (OSError, DecryptionError) as exc:
         # Lost or tampered file: say so in the log (ids only) and treat it as gone.
         logger.error("upload file unreadable upload_id=%s error=%s", upload.id,
                      type(exc).__name__)
         raise _not_found() from exc
+
+
+def read_upload(user: User, upload_id: str, client_address: str | None) -> tuple[Upload, bytes]:
+    """The decrypted document; a read by anyone but the owner is audited."""
+    upload = readable_upload(user, upload_id)
+    data = stored_bytes(upload)
     if user.id != upload.owner_user_id:
         record_audit(
             db.session, action="upload.view", actor_user_id=user.id,

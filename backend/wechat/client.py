@@ -12,6 +12,7 @@ from typing import Any
 import redis
 import requests
 from flask import Flask
+from urllib3.exceptions import NewConnectionError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
@@ -36,6 +37,29 @@ class WeChatUnavailable(Exception):
     """WeChat could not be reached, timed out, or said it is busy."""
 
 
+class WeChatOutcomeUnknown(Exception):
+    """A call may have reached WeChat but its answer was lost (read timeout, dropped line)."""
+
+
+# Access-token errors: the call was refused before WeChat did anything with it.
+TOKEN_ERRCODES = {40001, 40014, 42001}
+
+
+def _never_reached(exc: Exception) -> bool:
+    """Whether a failed subscribe send provably never reached WeChat's send endpoint."""
+    url = str(getattr(getattr(exc, "request", None), "url", None) or "")
+    if "cgi-bin/stable_token" in url or "cgi-bin/token" in url:
+        return True  # only the token fetch before the send failed
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.InvalidURL
+                  | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        # Refused or unresolvable: no connection, so no request. A connection dropped
+        # after the request went out is not this case.
+        return isinstance(getattr(exc.args[0], "reason", None), NewConnectionError)
+    return False
+
+
 def face_cert_hash(cert_type: str, cert_name: str, cert_no: str) -> str:
     """queryVerifyInfo's cert_hash: base64(sha256) of the cert_info sent to getVerifyId."""
     text = f"cert_type={cert_type}&cert_name={cert_name}&cert_no={cert_no}"
@@ -49,6 +73,15 @@ class LoginSession:
     openid: str
     session_key: str
     unionid: str | None
+
+
+@dataclass(frozen=True)
+class SecCheckResult:
+    """msg_sec_check v2's verdict: suggest is pass, review or risky; label the category."""
+
+    suggest: str
+    label: int
+    trace_id: str | None
 
 
 class StableTokenClient(WeChatClient):
@@ -188,5 +221,102 @@ class WeChatAdapter:
         }, api_base_url=self.base_url)
         return int(self._fields(result, "queryverifyinfo", "verify_ret"))
 
+    def msg_sec_check(self, *, openid: str, content: str, scene: int = 3,
+                      title: str | None = None) -> SecCheckResult:
+        """wxa/msg_sec_check v2 (wechatpy's check_text_security is v1): pass, review or risky.
+
+        `openid` must belong to a user who opened the mini-program in the last two hours.
+        """
+        body: dict[str, Any] = {"version": 2, "openid": openid, "scene": scene,
+                                "content": content}
+        if title:
+            body["title"] = title
+        result = self._call("post", "wxa/msg_sec_check", data=body, api_base_url=self.base_url)
+        endpoint = "msg_sec_check"
+        return SecCheckResult(
+            suggest=str(self._fields(result, endpoint, "result", "suggest")),
+            label=int(self._fields(result, endpoint, "result", "label")),
+            trace_id=result.get("trace_id"),
+        )
+
+    def send_subscribe(self, *, openid: str, template_id: str, data: dict[str, Any],
+                       page: str | None = None, miniprogram_state: str | None = None,
+                       lang: str = "zh_CN") -> int | None:
+        """cgi-bin/message/subscribe/send: one subscribe message; WeChat's msgid.
+
+        For a sender that must send at most once, failures are told apart:
+        WeChatUnavailable only when the message provably never reached WeChat (no
+        connection, no access token, errcode -1); WeChatOutcomeUnknown when it may have
+        (timeout while waiting for the answer, dropped connection, unreadable answer);
+        WeChatError for every other errcode (43101, 47003, 45009, 40001 …).
+        """
+        # Posted by hand: wechatpy's send_subscribe_message has no miniprogram_state / lang.
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data,
+                                "lang": lang}
+        if page:
+            body["page"] = page
+        if miniprogram_state:
+            body["miniprogram_state"] = miniprogram_state
+        client = self._send_client()
+        try:
+            return self._send_subscribe_once(client, body)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRCODES:
+                raise
+            # Refused before WeChat looked at the message: drop the cached token so the
+            # next fetch gets a fresh one, and try once more.
+            client.session.delete(client.access_token_key)
+        try:
+            return self._send_subscribe_once(client, body)
+        except WeChatError as exc:
+            if exc.errcode in TOKEN_ERRCODES:
+                client.session.delete(client.access_token_key)
+            raise
+
+    def _send_client(self) -> StableTokenClient:
+        # wechatpy retries token errors by recursing with no limit; send_subscribe retries
+        # once itself instead. Same appid, base URL and shared Redis token storage.
+        main = self.client
+        pair: tuple[StableTokenClient, StableTokenClient] | None = getattr(
+            self, "_no_retry_client", None)
+        if pair is None or pair[0] is not main:
+            no_retry = StableTokenClient(main.appid, main.secret, self.base_url,
+                                         session=main.session, timeout=main.timeout)
+            no_retry.auto_retry = False
+            pair = (main, no_retry)
+            self._no_retry_client = pair
+        return pair[1]
+
+    def _send_subscribe_once(self, client: StableTokenClient, body: dict[str, Any]) -> int | None:
+        endpoint = "message/subscribe/send"
+        try:
+            token = client.access_token
+        except (requests.RequestException, WeChatClientException) as exc:
+            logger.warning("WeChat access token unavailable error=%s", type(exc).__name__)
+            raise WeChatUnavailable("no access token") from exc
+        try:
+            result = client.post(endpoint, data=body, params={"access_token": token})
+        except requests.RequestException as exc:
+            if _never_reached(exc):
+                logger.warning("WeChat unreachable endpoint=%s error=%s", endpoint,
+                               type(exc).__name__)
+                raise WeChatUnavailable(type(exc).__name__) from exc
+            logger.warning("WeChat outcome unknown endpoint=%s error=%s", endpoint,
+                           type(exc).__name__)
+            raise WeChatOutcomeUnknown(type(exc).__name__) from exc
+        except WeChatClientException as exc:
+            if _never_reached(exc) or exc.errcode in BUSY_ERRCODES:
+                logger.warning("WeChat busy endpoint=%s errcode=%s", endpoint, exc.errcode)
+                raise WeChatUnavailable(str(exc.errcode)) from exc
+            if exc.errcode is None:  # an HTTP error status: a proxy may have passed it on
+                logger.warning("WeChat outcome unknown endpoint=%s http error", endpoint)
+                raise WeChatOutcomeUnknown("HTTP error") from exc
+            logger.info("WeChat error endpoint=%s errcode=%s", endpoint, exc.errcode)
+            raise WeChatError(int(exc.errcode), str(exc.errmsg)) from exc
+        if not isinstance(result, dict):
+            logger.warning("WeChat answered with a non-JSON body endpoint=%s", endpoint)
+            raise WeChatOutcomeUnknown("non-JSON response")
+        msgid = result.get("msgid")
+        return int(msgid) if isinstance(msgid, int | str) and str(msgid).isdigit() else None
 
 wechat = WeChatAdapter()

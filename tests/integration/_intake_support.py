@@ -19,13 +19,12 @@ from typing import Any
 
 import redis
 from PIL import Image
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from backend.accounts.models import Role, User
-from backend.core.db import db, make_engine, utcnow
+from backend.core.db import db, utcnow
 from backend.core.redis import connect, redis_store
 from backend.identity.models import Child, DocumentType, Guardian, Relation, Sex
-from backend.migrations.runner import upgrade
 from backend.notices.models import Notice
 from backend.registrations import intake
 from backend.registrations.models import Registration, RegistrationEvent
@@ -338,40 +337,3 @@ def app_redis(client: redis.Redis) -> Iterator[None]:
         client.close()
 
 
-# --- a private database -------------------------------------------------------------------
-
-
-@contextmanager
-def private_database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    """A migrated database of our own, for tests where another process commits rows.
-
-    Such tests cannot run in the per-test transaction that is rolled back, and must not
-    leave committed rows where other tests count them. PostgreSQL: a fresh schema in
-    TEST_DATABASE_URL, dropped afterwards; otherwise a SQLite file in `tmp_path`.
-    """
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    schema = None
-    if base:
-        schema = f"intake_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tmp_path / 'intake-private.sqlite3'}"
-    upgrade(url)
-    engine = make_engine(url)
-    saved = db.session_factory.kw.get("bind")
-    db.bind_to(engine)
-    try:
-        yield url, engine
-    finally:
-        db.session.remove()
-        db.bind_to(saved)
-        engine.dispose()
-        if schema is not None:
-            admin = make_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()

@@ -30,6 +30,7 @@ from backend.core.redis import redis_store
 from backend.registrations import catalog, facts, intake
 from backend.worker.queue import INTAKE
 from tests.conftest import bearer
+from tests.databases import private_database
 from tests.factories import STAFF_PASSWORD, make_authority, make_staff
 from tests.integration._intake_support import (
     Family,
@@ -44,7 +45,6 @@ from tests.integration._intake_support import (
     payload,
     pending,
     png_bytes,
-    private_database,
     queue_all,
     queued_tickets,
     ticket_states,
@@ -191,7 +191,7 @@ def test_a_worker_killed_mid_batch_leaves_every_message_persisted_exactly_once(
     are reclaimed with XAUTOCLAIM; the unique ticket makes a second delivery write nothing.
     """
     count = 2000
-    with private_database(tmp_path) as (url, engine), app.app_context():
+    with private_database(tmp_path, "intake") as (url, engine), app.app_context():
         world = build_world(count, per_family=20)
         db.session.commit()
         tickets = queue_all(world)
@@ -400,7 +400,7 @@ def test_sigterm_during_a_batch_finishes_it_and_loses_nothing(
     finishes the backlog, and the total is exactly one registration per submission."""
     count = 2000
     log = tmp_path / "graceful.log"
-    with private_database(tmp_path) as (url, engine), app.app_context():
+    with private_database(tmp_path, "intake") as (url, engine), app.app_context():
         world = build_world(count, per_family=20)
         db.session.commit()
         tickets = queue_all(world)
@@ -505,7 +505,7 @@ def test_fifty_queued_submissions_for_one_child_make_one_registration(
     The partial unique index decides: one registration, 49 tickets rejected with
     ALREADY_REGISTERED. Each worker thread has its own database connection.
     """
-    with private_database(tmp_path) as (_url, _engine), app.app_context():
+    with private_database(tmp_path, "intake") as (_url, _engine), app.app_context():
         world = build_world(1)
         db.session.commit()
         family, child_id = next(world.children())

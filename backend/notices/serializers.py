@@ -1,0 +1,42 @@
+"""Notices as the API shows them: the inbox renders each from its template key and data."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from backend.core.timeutil import local_iso
+from backend.notices.models import Notice, NoticeStatus
+from backend.notices.schemas import (
+    NoticeLine,
+    NoticeOut,
+    SubscriptionList,
+    SubscriptionOut,
+    TemplateList,
+    TemplateOut,
+)
+from backend.notices.templates import Template, inbox_text
+
+
+def notice_out(notice: Notice, zone: ZoneInfo) -> NoticeOut:
+    """A notice with its Chinese title and body lines, times in the display zone."""
+    title, lines = inbox_text(notice.template_key, notice.data or {}, zone)
+    return NoticeOut(
+        id=notice.id, template_key=notice.template_key, title=title,
+        body="\n".join(f"{label}：{value}" for label, value in lines),
+        lines=[NoticeLine(label=label, value=value) for label, value in lines],
+        page=notice.page, created_at=local_iso(notice.created_at, zone.key) or "",
+        read=notice.read_at is not None, wechat_sent=notice.status is NoticeStatus.SENT,
+    )
+
+
+def templates_out(templates: list[Template]) -> TemplateList:
+    """The templates the mini-program asks the parent to subscribe to."""
+    return TemplateList(items=[TemplateOut(key=t.key, template_id=t.template_id,  # type: ignore[arg-type]
+                                           title=t.title) for t in templates])
+
+
+def credits_out(credits: list[tuple[Template, int]]) -> SubscriptionList:
+    """Remaining one-time credits per template key."""
+    return SubscriptionList(items=[SubscriptionOut(
+        key=t.key, template_id=t.template_id, title=t.title, credits=n)  # type: ignore[arg-type]
+        for t, n in credits])
