@@ -16,8 +16,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding individual settings."""
     from backend import cli, models  # noqa: F401 - models registers every table
     from backend.accounts.routes import bp as accounts_bp
+    from backend.admission.routes import bp as admission_bp
     from backend.announcements.routes import bp as announcements_bp
     from backend.audit.routes import bp as audit_bp
+    from backend.classes.routes import bp as classes_bp
     from backend.complaints.routes import bp as complaints_bp
     from backend.core import auth, errors, pii, ratelimit
     from backend.core import logging as request_logging
@@ -29,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.health.routes import bp as health_bp
     from backend.identity.routes import bp as identity_bp
     from backend.notices.routes import bp as notices_bp
+    from backend.onsite.routes import bp as onsite_bp
     from backend.registrations.routes import bp as registrations_bp
     from backend.reviews.routes import bp as reviews_bp
     from backend.schools.admin_routes import bp as schools_admin_bp
@@ -66,7 +69,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
                       uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
-                      exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp):
+                      exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp,
+                      admission_bp, onsite_bp, classes_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

@@ -1,7 +1,10 @@
 """Imports every model module so the metadata (and Alembic) sees all tables."""
 
+import backend.admission.models
 import backend.announcements.models
+import backend.classes.models
 import backend.complaints.models
+import backend.onsite.models
 import backend.reviews.models
 import backend.stats.models  # noqa: F401
 from backend.accounts.models import Role, User

@@ -23,7 +23,8 @@ DEAD_LETTER_HOOKS: dict[str, DeadLetterHook] = {}
 
 # Modules whose import registers handlers. A new domain adds its jobs module here.
 HANDLER_MODULES = ("backend.audit.jobs", "backend.registrations.jobs", "backend.notices.jobs",
-                   "backend.announcements.jobs", "backend.stats.jobs")
+                   "backend.announcements.jobs", "backend.stats.jobs",
+                   "backend.admission.jobs")
 
 
 def handler(job_type: str) -> Callable[[Handler], Handler]:

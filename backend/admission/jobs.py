@@ -1,0 +1,1 @@
+"""Admission jobs run by the worker."""

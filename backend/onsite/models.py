@@ -1,0 +1,1 @@
+"""Onsite tables."""

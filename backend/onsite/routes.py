@@ -1,0 +1,7 @@
+"""Onsite API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("onsite", __name__, url_prefix="/api/v1")
