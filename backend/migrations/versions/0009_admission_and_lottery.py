@@ -1,4 +1,4 @@
-"""notice sender and subscriptions
+"""admission and lottery
 
 Revision ID: 0009
 Revises: 0008

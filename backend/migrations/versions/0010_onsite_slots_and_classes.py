@@ -1,4 +1,4 @@
-"""notice sender and subscriptions
+"""onsite slots and classes
 
 Revision ID: 0010
 Revises: 0009
