@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, insert, select, text
+from sqlalchemy import Insert, Table, any_, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,63 +40,114 @@ _REJECTIONS = {
 }
 
 
-def _copy_value(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Rows that need no ids back: COPY on PostgreSQL (the fastest path), else executemany."""
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    driver: Any = connection.connection.driver_connection
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[c]) for c in columns])
-
-
-_STAGED = ("season_id", "child_id", "school_id", "submitted_by_user_id", "basis", "status",
-           "out_of_zone", "ticket", "created_at", "updated_at")
-# Built from the constant column list above: no outside value reaches these statements.
-_COLUMNS = ", ".join(_STAGED)
+_STAGED = ("season_id", "child_id", "school_id", "submitted_by_user_id", "basis", "out_of_zone",
+           "ticket", "upload_ids", "submitted_at")
+# Statements below are built from constant column lists only: no outside value reaches them.
 _CREATE_STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS registration_staging ON COMMIT DELETE ROWS "  # noqa: S608
-    f"AS SELECT {_COLUMNS} FROM registrations WITH NO DATA"
+    "CREATE TEMP TABLE IF NOT EXISTS registration_staging (season_id integer, "
+    "child_id integer, school_id integer, submitted_by_user_id integer, basis varchar(32), "
+    "out_of_zone boolean, ticket varchar(40), upload_ids text[], submitted_at text) "
+    "ON COMMIT DELETE ROWS"
 )
-_INSERT_STAGED = (
-    f"INSERT INTO registrations ({_COLUMNS}) SELECT {_COLUMNS} FROM registration_staging "  # noqa: S608
-    "ON CONFLICT DO NOTHING RETURNING id, ticket"
+# One statement writes the registrations that fit the one-active-registration rule (ON
+# CONFLICT DO NOTHING: a redelivered ticket or a child already registered inserts nothing)
+# and, for exactly those, the first history event, the document links and the
+# "registration received" notice: all in the worker's transaction, built by the server.
+_WRITE_STAGED = """
+WITH written AS (
+  INSERT INTO registrations (season_id, child_id, school_id, submitted_by_user_id, basis,
+                             status, out_of_zone, ticket, created_at, updated_at)
+  SELECT season_id, child_id, school_id, submitted_by_user_id, basis, CAST(:submitted AS text),
+         out_of_zone, ticket, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+  FROM registration_staging
+  ON CONFLICT DO NOTHING
+  RETURNING id, ticket, submitted_by_user_id, school_id
+), events AS (
+  INSERT INTO registration_events (registration_id, status, occurred_at, actor_user_id,
+                                   actor_role)
+  SELECT id, CAST(:submitted AS text), CAST(:now AS timestamptz), submitted_by_user_id,
+         'parent'
+  FROM written
+), links AS (
+  INSERT INTO registration_uploads (registration_id, upload_id)
+  SELECT w.id, u.upload_id
+  FROM written w JOIN registration_staging s ON s.ticket = w.ticket
+  CROSS JOIN LATERAL unnest(s.upload_ids) AS u(upload_id)
+), received AS (
+  INSERT INTO notices (user_id, template_key, data, page, dedupe_key, status, attempts,
+                       created_at)
+  SELECT w.submitted_by_user_id, CAST(:template AS text),
+         json_build_object('school', sc.name, 'ticket', w.ticket,
+                           'submitted_at', s.submitted_at, 'status', CAST(:received AS text)),
+         CAST(:page AS text) || w.id, CAST(:dedupe AS text) || w.id, CAST(:pending AS text),
+         0, CAST(:now AS timestamptz)
+  FROM written w JOIN registration_staging s ON s.ticket = w.ticket
+  JOIN schools sc ON sc.id = w.school_id
 )
+SELECT id, ticket FROM written
+"""
+_RECEIVED = {"template": "registration_received", "received": "已受理",
+             "page": "pages/registrations/detail?id=", "dedupe": "registration.received:"}
 
 
-def _insert_registrations(session: Session,
-                          rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
-    """Insert what fits the one-active-registration rule; (id, ticket) of the rows written."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return [(r[0], r[1]) for r in session.execute(
-            _insert(session, REGISTRATIONS).returning(REGISTRATIONS.c.id,
-                                                      REGISTRATIONS.c.ticket), rows)]
-    # PostgreSQL: COPY into a per-connection staging table, then one INSERT … SELECT with
-    # ON CONFLICT DO NOTHING. Much faster than a statement with thousands of parameters.
+def _write_postgres(session: Session, candidates: list[dict[str, Any]],
+                    now: Any) -> dict[str, int]:
+    # COPY the batch into a per-connection staging table, then one statement: far faster
+    # than statements with thousands of parameters or rows built one by one in Python.
     session.execute(text(_CREATE_STAGING))
     session.execute(text("DELETE FROM registration_staging"))
-    driver: Any = connection.connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(
-            f"COPY registration_staging ({_COLUMNS}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[c]) for c in _STAGED])
-    result = session.execute(text(_INSERT_STAGED))
-    return [(r[0], r[1]) for r in result]
+            f"COPY registration_staging ({', '.join(_STAGED)}) FROM STDIN") as copy:
+        for p in candidates:
+            copy.write_row((p["season_id"], p["child_id"], p["school_id"], p["user_id"],
+                            p["basis"], bool(p["out_of_zone"]), p["ticket"], p["upload_ids"],
+                            p["submitted_at"]))
+    result = session.execute(text(_WRITE_STAGED), {
+        **_RECEIVED, "now": now, "submitted": RegistrationStatus.SUBMITTED.value,
+        "pending": NoticeStatus.PENDING.value})
+    return {ticket: registration_id for registration_id, ticket in result}
+
+
+def _write_portable(session: Session, candidates: list[dict[str, Any]],
+                    schools: dict[int, str], now: Any) -> dict[str, int]:
+    # Other databases (SQLite for one machine): the same rows through executemany.
+    written = {ticket: registration_id for registration_id, ticket in session.execute(
+        _insert(session, REGISTRATIONS).returning(REGISTRATIONS.c.id, REGISTRATIONS.c.ticket),
+        [{"season_id": p["season_id"], "child_id": p["child_id"], "school_id": p["school_id"],
+          "submitted_by_user_id": p["user_id"], "basis": Basis(p["basis"]),
+          "status": RegistrationStatus.SUBMITTED, "out_of_zone": bool(p["out_of_zone"]),
+          "ticket": p["ticket"], "created_at": now, "updated_at": now} for p in candidates])}
+    new = [p for p in candidates if p["ticket"] in written]
+    if not new:
+        return written
+    session.execute(insert(EVENTS), [{
+        "registration_id": written[p["ticket"]], "status": RegistrationStatus.SUBMITTED,
+        "occurred_at": now, "actor_user_id": p["user_id"], "actor_role": "parent",
+    } for p in new])
+    links = [{"registration_id": written[p["ticket"]], "upload_id": u}
+             for p in new for u in p["upload_ids"]]
+    if links:
+        session.execute(insert(registration_uploads), links)
+    session.execute(insert(NOTICES), [{
+        "user_id": p["user_id"], "template_key": _RECEIVED["template"],
+        "data": {"school": schools[p["school_id"]], "ticket": p["ticket"],
+                 "submitted_at": p["submitted_at"], "status": _RECEIVED["received"]},
+        "page": f"{_RECEIVED['page']}{written[p['ticket']]}",
+        "dedupe_key": f"{_RECEIVED['dedupe']}{written[p['ticket']]}",
+        "status": NoticeStatus.PENDING, "attempts": 0, "created_at": now,
+    } for p in new])
+    return written
+
+
+def _among(session: Session, column: Any, values: set[Any]) -> Any:
+    """`column IN values`; on PostgreSQL one array parameter instead of hundreds."""
+    if session.get_bind().dialect.name == "postgresql":
+        # = ANY(array): the statement text stays the same whatever the batch size, so the
+        # driver and the server do not parse a new statement with 500 parameters each time.
+        return column == any_(bindparam(f"{column.key}_set", sorted(values),
+                                        type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _insert(session: Session, table: Any) -> Insert:
@@ -120,10 +170,10 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
     payloads.reverse()
     owners = dict(session.execute(
         select(Child.id, Guardian.user_id).join(Guardian, Child.guardian_id == Guardian.id)
-        .where(Child.id.in_({p["child_id"] for p in payloads}))).all())
+        .where(_among(session, Child.id, {p["child_id"] for p in payloads}))).all())
     upload_owners = dict(session.execute(
         select(Upload.id, Upload.owner_user_id).where(
-            Upload.id.in_({u for p in payloads for u in p["upload_ids"]}),
+            _among(session, Upload.id, {u for p in payloads for u in p["upload_ids"]}),
             Upload.purged_at.is_(None))).all())
     schools = dict(session.execute(
         select(School.id, School.name).where(School.id.in_({p["school_id"] for p in payloads}),
@@ -145,15 +195,11 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
     accepted: dict[str, int] = {}
     fresh: set[str] = set()
     if candidates:
-        rows = [{
-            "season_id": p["season_id"], "child_id": p["child_id"], "school_id": p["school_id"],
-            "submitted_by_user_id": p["user_id"], "basis": Basis(p["basis"]),
-            "status": RegistrationStatus.SUBMITTED, "out_of_zone": bool(p["out_of_zone"]),
-            "ticket": p["ticket"], "created_at": now, "updated_at": now,
-        } for p in candidates]
-        for registration_id, ticket in _insert_registrations(session, rows):
-            accepted[ticket] = registration_id
-            fresh.add(ticket)
+        if session.connection().dialect.name == "postgresql":
+            accepted = _write_postgres(session, candidates, now)
+        else:
+            accepted = _write_portable(session, candidates, schools, now)
+        fresh = set(accepted)
         missing = [p["ticket"] for p in candidates if p["ticket"] not in accepted]
         if missing:
             # Not inserted: either already written by an earlier delivery, or the child
@@ -164,27 +210,6 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
         for payload in candidates:
             if payload["ticket"] not in accepted:
                 rejected.append((payload, "ALREADY_REGISTERED"))
-
-    new = [p for p in candidates if p["ticket"] in fresh]
-    if new:
-        events = [{
-            "registration_id": accepted[p["ticket"]], "status": RegistrationStatus.SUBMITTED,
-            "occurred_at": now, "actor_user_id": p["user_id"], "actor_role": "parent",
-        } for p in new]
-        links = [{"registration_id": accepted[p["ticket"]], "upload_id": u}
-                 for p in new for u in p["upload_ids"]]
-        # The "registration received" notice, in the same transaction as the registration.
-        notices = [{
-            "user_id": p["user_id"], "template_key": "registration_received",
-            "data": {"school": schools[p["school_id"]], "ticket": p["ticket"],
-                     "submitted_at": p["submitted_at"], "status": "已受理"},
-            "page": f"pages/registrations/detail?id={accepted[p['ticket']]}",
-            "dedupe_key": f"registration.received:{accepted[p['ticket']]}",
-            "status": NoticeStatus.PENDING, "attempts": 0, "created_at": now,
-        } for p in new]
-        for table, rows in ((EVENTS, events), (registration_uploads, links),
-                            (NOTICES, notices)):
-            _bulk_insert(session, table, rows)
 
     outcomes = [(p["ticket"], accepted[p["ticket"]]) for p in candidates
                 if p["ticket"] in accepted]
