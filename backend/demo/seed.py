@@ -25,6 +25,7 @@ from backend.accounts.passwords import hash_password
 from backend.authorities.models import EducationAuthority
 from backend.core.db import Base, db, utcnow
 from backend.core.timeutil import local_datetime, zone
+from backend.demo.families import load_demo_families
 from backend.schools.models import Region, RegionLevel, School, SchoolType, SchoolZone, SeatPlan
 from backend.seasons.models import Season, SeasonPhase, SeasonStatus
 
@@ -516,4 +517,9 @@ def load_demo_data(now: dt.datetime | None = None) -> DemoSummary:
                        school=school, password=staff_password(spec.code),
                        display_name=f"{spec.name}招生办")
     db.session.flush()
+    # Fictional families in the open sample season, so every screen has something to show.
+    families = load_demo_families(sample, now)
+    for kind in ("families", "registrations", "announcements"):
+        if getattr(families, kind):
+            loader.summary.created[kind] = getattr(families, kind)
     return loader.summary
