@@ -152,6 +152,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
                                                     300.0),
         # formal, trial or developer: which build of the mini-program a notice opens.
         "NOTICE_MINIPROGRAM_STATE": _miniprogram_state(env),
+        # 超班额: the largest class size a seat plan may set (grade one; the database's own
+        # hard cap is 56). See docs/ADMISSION.md.
+        "ADMISSION_CLASS_SIZE_CAP": env_int(env, "ADMISSION_CLASS_SIZE_CAP", 45),
+        # Days a family has to confirm an offered seat when the bureau names no deadline.
+        "ADMISSION_RESPONSE_DAYS": env_int(env, "ADMISSION_RESPONSE_DAYS", 3),
+        # The public admitted-list lookup (last 4 of the ID + birth date), per address.
+        "ADMISSION_LOOKUP_LIMIT_PER_ADDRESS": env_str(
+            env, "ADMISSION_LOOKUP_LIMIT_PER_ADDRESS", "20/minute"),
     }
 
 
