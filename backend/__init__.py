@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.identity.routes import bp as identity_bp
     from backend.notices.routes import bp as notices_bp
     from backend.onsite.routes import bp as onsite_bp
+    from backend.portal.routes import bp as portal_bp
     from backend.registrations.routes import bp as registrations_bp
     from backend.reviews.routes import bp as reviews_bp
     from backend.schools.admin_routes import bp as schools_admin_bp
@@ -70,7 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
                       uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
                       exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp,
-                      admission_bp, onsite_bp, classes_bp):
+                      admission_bp, onsite_bp, classes_bp, portal_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

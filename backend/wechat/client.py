@@ -239,6 +239,27 @@ class WeChatAdapter:
             trace_id=result.get("trace_id"),
         )
 
+    def get_wxa_code(self, *, scene: str, page: str, width: int = 430,
+                     env_version: str = "release", check_path: bool = True) -> bytes:
+        """wxa/getwxacodeunlimit: a mini-program code (PNG) that opens `page` with `scene`."""
+        # Posted by hand: wechatpy's get_wxa_code_unlimited has no env_version / check_path.
+        body = {"scene": scene, "page": page, "width": width, "env_version": env_version,
+                "check_path": check_path}
+        try:
+            response = self.client.post("wxa/getwxacodeunlimit", data=body,
+                                        api_base_url=self.base_url)
+        except requests.RequestException as exc:
+            raise WeChatUnavailable(type(exc).__name__) from exc
+        except WeChatClientException as exc:
+            if exc.errcode is None or exc.errcode in BUSY_ERRCODES:
+                raise WeChatUnavailable(str(exc.errcode)) from exc
+            raise WeChatError(int(exc.errcode), str(exc.errmsg)) from exc
+        # A code is a PNG body; errors come as JSON (raised above by wechatpy).
+        content = getattr(response, "content", b"")
+        if not isinstance(content, bytes) or not content.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise WeChatUnavailable("not a PNG")
+        return content
+
     def send_subscribe(self, *, openid: str, template_id: str, data: dict[str, Any],
                        page: str | None = None, miniprogram_state: str | None = None,
                        lang: str = "zh_CN") -> int | None:

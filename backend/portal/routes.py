@@ -1,0 +1,117 @@
+"""The PC entry page (the plan's 电脑端): `GET /` and the browser side of the poster links.
+
+Plain server-rendered HTML with its own CSS and a small script (no CDN): policy
+announcements, the timeline, schools and zones, live counts (the script reads
+`/api/v1/stats/public`), and the county QR code that opens the mini-program. The poster
+links `/mp/...` open the same information in a browser.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from backend.announcements import services as announcements
+from backend.authorities.models import EducationAuthority
+from backend.authorities.services import resolve_authority
+from backend.core.errors import ApiError
+from backend.portal import links, posters, qr, services
+from backend.schools import services as schools
+
+bp = Blueprint("portal", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/portal/static")
+
+# Public, identical for everyone: browsers and proxies may keep the QR images a while.
+QR_CACHE = "public, max-age=3600"
+
+
+def _authority() -> tuple[EducationAuthority, str | None] | None:
+    """The authority of `?authority=` (None when unknown) and the parameter to keep in links."""
+    code = request.args.get("authority") or None
+    try:
+        authority = resolve_authority(code)
+    except ApiError:
+        return None
+    default = resolve_authority(None)
+    return authority, (None if default.id == authority.id else authority.code)
+
+
+def _not_found(message: str) -> tuple[str, int]:
+    return render_template("portal/not_found.html", message=message,
+                           platform_name="义务教育入学服务平台"), 404
+
+
+@bp.get("/")
+def index() -> str | tuple[str, int]:
+    """The public entry page for parents at a PC."""
+    found = _authority()
+    if found is None:
+        return _not_found("没有找到该教育主管部门的入学服务平台。")
+    authority, param = found
+    view = services.portal_view(authority, param)
+    return render_template("portal/index.html", view=view, platform_name=view.platform_name,
+                           county_link=links.county_link(param))
+
+
+@bp.get("/portal/qr/county.png")
+def county_qr() -> Response:
+    """The county QR code (ordinary link to the mini-program, `?authority=` for another)."""
+    found = _authority()
+    param = found[1] if found else None
+    image = qr.link_qr(links.county_link(param), box_size=8)
+    return Response(qr.png_bytes(image), mimetype="image/png", headers={"Cache-Control": QR_CACHE})
+
+
+@bp.get("/portal/qr/s/<code>.png")
+def school_qr(code: str) -> Response | tuple[str, int]:
+    """A school's QR code: the link its poster carries."""
+    if not links.CODE_PATTERN.match(code):
+        return _not_found("没有找到这所学校。")
+    image = qr.link_qr(links.school_link(code), box_size=8)
+    return Response(qr.png_bytes(image), mimetype="image/png", headers={"Cache-Control": QR_CACHE})
+
+
+@bp.get("/mp/")
+def miniprogram_home() -> BaseResponse:
+    """The county poster's link opened in a browser: the entry page."""
+    return redirect(url_for("portal.index"))
+
+
+@bp.get("/mp/a/<code>")
+def miniprogram_authority(code: str) -> BaseResponse:
+    """Another county's poster link opened in a browser."""
+    return redirect(url_for("portal.index", authority=code))
+
+
+@bp.get("/mp/s/<code>")
+def miniprogram_school(code: str) -> str | tuple[str, int]:
+    """A school poster's link opened in a browser: the school's page with its QR code."""
+    try:
+        school = schools.get_school(code)
+    except ApiError:
+        return _not_found("没有找到这所学校。二维码可能已过期，或者不是本平台的学校二维码。")
+    authority = school.authority
+    season = posters.season_of(authority)
+    plans = schools.seat_plans(season.id, [school.id]) if season else {}
+    plan = plans.get(school.id)
+    view = services.school_view(school, plan.classes if plan else None,
+                                plan.class_size if plan else None)
+    return render_template(
+        "portal/school.html", school=school, view=view, authority=authority,
+        platform_name=posters.platform_name(authority), scan_line=posters.scan_line(authority),
+        window=posters.window_line(season, authority.timezone),
+        materials=school.required_materials or {}, link=links.school_link(school.code))
+
+
+@bp.get("/portal/announcements/<int:announcement_id>")
+def announcement(announcement_id: int) -> str | tuple[str, int]:
+    """One published announcement as a page."""
+    try:
+        item = announcements.public_announcement(announcement_id)
+    except ApiError:
+        return _not_found("该公告不存在或已撤回。")
+    authority = item.authority
+    return render_template("portal/announcement.html", item=item, authority=authority,
+                           platform_name=posters.platform_name(authority),
+                           category=services.CATEGORY_NAMES.get(item.category.value, "其他"),
+                           published=services.local_date(item.publish_at, authority.timezone))

@@ -1,0 +1,184 @@
+/**
+ * 报名表: child, basis, documents (with the checklist of common rejection reasons), then
+ * subscribe-message consent and the queued submission. `mode=fix&id=` re-submits a returned
+ * registration (PATCH) with the documents the school asked for.
+ */
+const ui = require('../../../utils/ui')
+const subscribe = require('../../../utils/subscribe')
+const format = require('../../../utils/format')
+const { newIdempotencyKey } = require('../../../utils/request')
+const identity = require('../../../services/identity')
+const catalogue = require('../../../services/catalogue')
+const registrations = require('../../../services/registrations')
+const materials = require('./materials')
+const { BASIS, BASIS_KEYS, SUBMIT_TEMPLATE_KEYS, FAIRNESS_NOTICE } = require('../../../config/domain')
+
+Page(ui.page({
+  data: {
+    fix: false,
+    school: null,
+    schools: [],
+    schoolNames: [],
+    schoolIndex: -1,
+    children: [],
+    childNames: [],
+    childIndex: -1,
+    child: null,
+    bases: BASIS_KEYS.map(key => ({ key, name: BASIS[key].name, hint: BASIS[key].hint })),
+    basis: 'hukou',
+    slots: [],
+    correction: null,
+    submitting: false,
+    fairness: FAIRNESS_NOTICE,
+  },
+
+  onLoad(options) {
+    this.key = newIdempotencyKey()
+    this.templates = []
+    // Loaded now so the tap on 提交 can ask for consent at once (WeChat needs the tap).
+    subscribe.loadTemplates().then(templates => { this.templates = templates }, () => null)
+    if (options.mode === 'fix' && options.id) {
+      this.registrationId = Number(options.id)
+      this.setData({ fix: true })
+      return this.loadFix()
+    }
+    return this.loadNew(options.school || '')
+  },
+
+  loadNew(code) {
+    const school = code
+      ? catalogue.getSchool(code).then(value => this.setData({ school: value }))
+      : catalogue.listSchools().then(items => this.setData({
+        schools: items, schoolNames: items.map(s => s.name),
+      }))
+    const children = identity.listChildren().then(items => {
+      this.setData({
+        children: items,
+        childNames: items.map(c => `${c.name}${c.eligibility.eligible === false ? '（年龄不符）' : ''}`),
+      })
+      const first = items.findIndex(c => c.eligibility.eligible !== false)
+      if (first >= 0) this.pickChild(first)
+    })
+    return Promise.all([school, children]).catch(err => ui.showError(err))
+  },
+
+  loadFix() {
+    return registrations.get(this.registrationId).then(registration => {
+      const child = { id: registration.child.id, name: registration.child.name }
+      return identity.getChild(child.id).then(full => full, () => child).then(full => {
+        const slots = materials.fillSlots(materials.slotsFor(registration.basis, full),
+          registration.uploads)
+        const correction = registration.correction
+        this.setData({
+          school: registration.school,
+          child: full,
+          childNames: [full.name],
+          childIndex: 0,
+          basis: registration.basis,
+          slots,
+          correction: correction ? Object.assign({}, correction, {
+            deadline: format.dateTime(correction.fix_deadline),
+          }) : null,
+        })
+      })
+    }).catch(err => ui.showError(err))
+  },
+
+  pickChild(index) {
+    const child = this.data.children[index]
+    this.setData({ childIndex: index, child, slots: materials.slotsFor(this.data.basis, child) })
+  },
+
+  onSchool(e) {
+    const index = Number(e.detail.value)
+    this.setData({ schoolIndex: index, school: this.data.schools[index] })
+  },
+
+  onChild(e) {
+    this.pickChild(Number(e.detail.value))
+  },
+
+  onBasis(e) {
+    const basis = e.detail.value
+    const slots = materials.slotsFor(basis, this.data.child)
+    // Keep documents already uploaded where the new basis needs the same kind.
+    const uploads = this.data.slots.filter(s => s.upload).map(s => s.upload)
+    this.setData({ basis, slots: materials.fillSlots(slots, uploads) })
+  },
+
+  onSlotKind(e) {
+    const index = e.currentTarget.dataset.index
+    this.setData({ [`slots[${index}].kindIndex`]: Number(e.detail.value) })
+  },
+
+  /** Take or choose a photo and upload it as the slot's document kind. */
+  onUpload(e) {
+    const index = e.currentTarget.dataset.index
+    const slot = this.data.slots[index]
+    const kind = slot.kinds[slot.kindIndex]
+    return new Promise(resolve => {
+      wx.chooseMedia({
+        count: 1,
+        mediaType: ['image'],
+        sourceType: ['camera', 'album'],
+        sizeType: ['compressed'],
+        success: res => resolve(res.tempFiles && res.tempFiles[0] ? res.tempFiles[0].tempFilePath : ''),
+        fail: () => resolve(''),
+      })
+    }).then(path => {
+      if (!path) return null
+      wx.showLoading({ title: '正在上传', mask: true })
+      return registrations.uploadDocument(path, kind).then(uploaded => {
+        wx.hideLoading()
+        this.setData({ [`slots[${index}].upload`]: {
+          upload_id: uploaded.upload_id, kind: uploaded.kind, path, previous: false,
+        } })
+      }, err => {
+        wx.hideLoading()
+        ui.showError(err, '上传没有成功')
+      })
+    })
+  },
+
+  validate() {
+    if (!this.data.school) return '请选择学校'
+    const child = this.data.child
+    if (!child) return '请选择孩子'
+    if (child.eligibility && child.eligibility.eligible === false) return child.eligibility.reason
+    const missing = materials.missing(this.data.slots)
+    if (missing.length) return `还需要上传：${missing.join('、')}`
+    return ''
+  },
+
+  onSubmit() {
+    const problem = this.validate()
+    if (problem) {
+      ui.showError({ message: problem })
+      return null
+    }
+    if (this.data.submitting) return null
+    this.setData({ submitting: true })
+    const body = { basis: this.data.basis, upload_ids: materials.uploadIds(this.data.slots) }
+    // Consent first, inside this tap; a refusal never stops the registration.
+    return subscribe.askFor(SUBMIT_TEMPLATE_KEYS, this.templates)
+      .catch(() => null)
+      .then(() => (this.data.fix
+        ? registrations.edit(this.registrationId, body, this.key)
+        : registrations.submit(Object.assign({
+          child_id: this.data.child.id, school_code: this.data.school.code,
+        }, body), this.key)))
+      .then(receipt => {
+        this.setData({ submitting: false })
+        const query = [`ticket=${encodeURIComponent(receipt.ticket)}`,
+          `school=${encodeURIComponent(this.data.school.name)}`,
+          `code=${encodeURIComponent(this.data.school.code)}`]
+        if (this.data.fix) query.push(`id=${this.registrationId}`)
+        wx.redirectTo({ url: `/packages/register/ticket/ticket?${query.join('&')}` })
+      }, err => {
+        this.setData({ submitting: false })
+        // Refused before any ticket existed: a corrected submission gets a fresh key.
+        if (err.status >= 400 && err.status < 500) this.key = newIdempotencyKey()
+        ui.showError(err)
+      })
+  },
+}))

@@ -1,0 +1,12 @@
+/** The parent: who they are (real-name binding) and their children. */
+const { call } = require('../utils/request')
+
+module.exports = {
+  getMe: () => call('getMe'),
+  bindIdentity: body => call('bindIdentity', { data: body }),
+  openDispute: body => call('openIdentityDispute', { data: body }),
+  listChildren: () => call('listChildren').then(body => body.items),
+  getChild: id => call('getChild', { params: { child_id: id } }),
+  addChild: body => call('addChild', { data: body }),
+  updateChild: (id, body) => call('updateChild', { params: { child_id: id }, data: body }),
+}
