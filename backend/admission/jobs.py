@@ -6,10 +6,13 @@ import datetime as dt
 import logging
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.admission.models import Offer, OfferStatus
 from backend.admission.services import expire_overdue
-from backend.core.db import utcnow
+from backend.core.db import commit, db, utcnow
+from backend.worker.periodic import periodic
 from backend.worker.registry import handler
 
 logger = logging.getLogger(__name__)
@@ -26,3 +29,17 @@ def handle_expire_offers(session: Session, payload: dict[str, Any], message_id: 
     expired = expire_overdue(session, int(payload["season_id"]), actor=None, now=now)
     logger.info("expire offers job message_id=%s season_id=%s expired=%s", message_id,
                 payload["season_id"], len(expired))
+
+
+@periodic("admission.expire_offers", every_seconds=300)
+def expire_overdue_offers() -> int:
+    """Offers past their deadline expire and their seats go down the waitlists."""
+    session = db.session()
+    season_ids = list(session.scalars(
+        select(Offer.season_id).where(Offer.status == OfferStatus.OFFERED,
+                                      Offer.respond_by < utcnow()).distinct()))
+    expired = 0
+    for season_id in season_ids:
+        expired += len(expire_overdue(session, season_id, actor=None))
+    commit()  # notices to the next families on the waitlists go out after this
+    return expired

@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.announcements import services
 from backend.announcements.models import Announcement, AnnouncementStatus
 from backend.announcements.services import FANOUT_JOB, effective_status
 from backend.authorities.models import EducationAuthority
+from backend.core.db import commit
 from backend.core.timeutil import local_iso
 from backend.notices import services as notices
 from backend.registrations.models import INACTIVE_STATUSES, Registration
 from backend.schools.models import School
+from backend.worker.periodic import periodic
 from backend.worker.registry import handler
 
 logger = logging.getLogger(__name__)
@@ -58,3 +61,11 @@ def handle_announcement_fanout(session: Session, payload: dict[str, Any],
          "dedupe_key": dedupe_key(announcement.id, user_id)} for user_id in sorted(recipients)))
     logger.info("announcement fanned out announcement_id=%s notices=%s message_id=%s",
                 announcement.id, written, message_id)
+
+
+@periodic("announcements.publish_due", every_seconds=60)
+def publish_due_announcements() -> int:
+    """A scheduled announcement's time has come: mark it published and tell its families."""
+    published = services.publish_due()
+    commit()  # the fan-out job is queued after the commit
+    return len(published)

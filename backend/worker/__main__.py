@@ -10,6 +10,7 @@ from types import FrameType
 from backend import create_app
 from backend.notices.sender import start_sender_thread
 from backend.worker.consumer import Worker, WorkerSettings
+from backend.worker.periodic import start_ticker_thread
 from backend.worker.registry import load_batch_handlers, load_handlers
 
 logger = logging.getLogger("backend.worker")
@@ -35,9 +36,13 @@ def main() -> None:
         if app.config["NOTICE_SENDER_ENABLED"] and not args.no_sender:
             sender, sender_thread = start_sender_thread(app, name=args.name)
 
+        # Chores on a clock (scheduled announcements, overdue offers): one worker per round.
+        ticker, _ticker_thread = start_ticker_thread(app, name=worker.name)
+
         def _stop(signum: int, _frame: FrameType | None) -> None:
             logger.info("signal %s received, finishing the batch in hand", signum)
             worker.stop()
+            ticker.stop()
             if sender is not None:
                 sender.stop()
 

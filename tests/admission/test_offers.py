@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from backend.admission.models import Offer, OfferSource, OfferStatus, SeatCount
 from backend.audit.models import AuditEvent
 from backend.core.db import db, utcnow
 from backend.registrations.models import Registration
+from backend.worker.periodic import Ticker
 from backend.worker.queue import enqueue
 from tests.admission._support import (
     County,
@@ -170,6 +172,19 @@ def test_the_worker_job_expires_overdue_offers(client: FlaskClient, county: Coun
     worker().run_once()
     assert _offer_of(drawn.ours).status is OfferStatus.EXPIRED
     assert _offer_of(drawn.waitlist[0]).status is OfferStatus.OFFERED
+    assert _taken(county) == 6
+
+
+def test_a_workers_clock_expires_overdue_offers(app: Flask, client: FlaskClient,
+                                               county: County, drawn: Drawn) -> None:
+    offer = _offer_of(drawn.ours)
+    offer.respond_by = utcnow() - dt.timedelta(minutes=1)
+    db.session.flush()
+    assert "admission.expire_offers" in Ticker(app, "worker-1").run_due()
+    assert _offer_of(drawn.ours).status is OfferStatus.EXPIRED
+    assert _offer_of(drawn.waitlist[0]).status is OfferStatus.OFFERED
+    # Another worker in the same round does nothing; the next round finds nothing to do.
+    assert "admission.expire_offers" not in Ticker(app, "worker-2").run_due()
     assert _taken(county) == 6
 
 
