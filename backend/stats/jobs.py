@@ -1,1 +1,34 @@
-"""Stats jobs run by the worker."""
+"""Stats jobs run by the worker: recount a season's registrations into its snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend.stats.services import refresh_counts, release_refresh
+from backend.worker.registry import Effects, batch_handler
+
+logger = logging.getLogger(__name__)
+
+
+@batch_handler("stats.refresh")
+def handle_stats_refresh(session: Session, items: list[tuple[str, dict[str, Any]]],
+                         effects: Effects) -> None:
+    """Refresh each season asked for once, however many readers asked."""
+    wanted: dict[int, dt.datetime] = {}
+    for _message_id, payload in items:
+        season_id = int(payload["season_id"])
+        requested = dt.datetime.fromisoformat(payload["requested_at"])
+        wanted[season_id] = min(requested, wanted.get(season_id, requested))
+    for season_id, requested_at in sorted(wanted.items()):
+        if refresh_counts(session, season_id, requested_at=requested_at) is None:
+            logger.info("counts refresh skipped, no such season season_id=%s", season_id)
+
+    def release() -> None:
+        release_refresh(wanted)
+
+    # After the commit: the next stale read may queue the next refresh.
+    effects.append(release)

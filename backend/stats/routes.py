@@ -1,7 +1,35 @@
-"""Stats API."""
+"""Stats API: live counts for administrators and school staff, and for the public."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
+
+from backend.authorities.services import resolve_authority
+from backend.core.api import api
+from backend.core.auth import STAFF, current_user, require_roles
+from backend.stats import services
+from backend.stats.schemas import PublicStatsOut, PublicStatsQuery, StatsOut, StatsQuery
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/admin/stats")
+@require_roles(*STAFF)
+@api(query=StatsQuery, response=StatsOut, errors=(404, 422), tags=("stats",))
+def admin_stats(query: StatsQuery) -> Response:
+    """Registrations of a season by school (with plan and shortage level), status, basis,
+    category, day, hour or town; school staff see their own school only."""
+    return Response(services.admin_stats_json(current_user(), query.by, query.season),
+                    mimetype="application/json")
+
+
+@bp.get("/stats/public")
+@api(query=PublicStatsQuery, response=PublicStatsOut, errors=(404,), tags=("stats",))
+def public_stats(query: PublicStatsQuery) -> Response:
+    """Active registrations per school against the plan, for the current season(s); no
+    login, no personal data; cached for a few seconds."""
+    body = services.public_stats_json(resolve_authority(query.authority))
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = (
+        f"public, max-age={int(services.setting('STATS_PUBLIC_CACHE_SECONDS'))}")
+    return response
