@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.audit.routes import bp as audit_bp
     from backend.classes.routes import bp as classes_bp
     from backend.complaints.routes import bp as complaints_bp
+    from backend.console.routes import bp as console_bp
     from backend.core import auth, errors, pii, ratelimit
     from backend.core import logging as request_logging
     from backend.core.api import reject_control_characters
@@ -71,7 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
                       uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
                       exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp,
-                      admission_bp, onsite_bp, classes_bp, portal_bp):
+                      admission_bp, onsite_bp, classes_bp, console_bp, portal_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import create_app
 from backend.core.api import api
-from backend.core.auth import current_user_id, require_session
+from backend.core.auth import current_user_id, prefetched, require_session
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
 from backend.notices.models import Notice, NoticeStatus
@@ -38,8 +38,8 @@ bp = Blueprint("bench_sync", __name__, url_prefix="/bench")
 def _checks(user_id: int, body: SubmitIn, now: dt.datetime) -> tuple[
         catalog.SchoolFacts, catalog.SeasonFacts, bool]:
     """The intake's own reads and checks (backend.registrations.intake), then the database."""
-    _known, cached_child, cached_uploads = intake.read_facts(None, body.child_id,
-                                                             body.upload_ids)
+    cached_child, cached_uploads = intake._from_prefetched(prefetched(), body.child_id,
+                                                           body.upload_ids)
     checked = intake.check_submission(
         user_id, child_id=body.child_id, school_code=body.school_code, basis=body.basis,
         upload_ids=body.upload_ids, cached_child=cached_child, cached_uploads=cached_uploads,
@@ -54,7 +54,8 @@ def _checks(user_id: int, body: SubmitIn, now: dt.datetime) -> tuple[
 
 
 @bp.post("/sync-registrations")
-@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"))
+@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"),
+                 reads=intake.submit_keys)
 @api(body=SubmitIn, response=TicketOut, status=201, errors=(404, 409))
 def sync_submit(body: SubmitIn) -> TicketOut:
     """Check, then INSERT + COMMIT the registration, its history and its notice."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
-from backend.accounts import services
+from backend.accounts import services, web
 from backend.accounts.schemas import (
     LoginOut,
     MeOut,
@@ -34,18 +34,25 @@ def wechat_login(body: WeChatLoginIn) -> LoginOut:
 @bp.post("/auth/staff-login")
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=address_key)
 @api(body=StaffLoginIn, response=LoginOut, errors=(401, 403, 429))
-def staff_login(body: StaffLoginIn) -> LoginOut:
-    """Log school staff or a bureau administrator in with username and password."""
-    result = services.login_staff(body.username, body.password, request.remote_addr)
-    return LoginOut(token=result.token, expires_in=result.expires_in, user=user_out(result.user))
+def staff_login(body: StaffLoginIn) -> Response:
+    """Log school staff or a bureau administrator in with username and password; with
+    `web_session` the answer also sets the console's session cookie (HttpOnly, SameSite=Lax)."""
+    result = services.login_staff(body.username, body.password, request.remote_addr,
+                                  web_session=body.web_session)
+    out = LoginOut(token=result.token, expires_in=result.expires_in, user=user_out(result.user))
+    return web.login_response(out.model_dump(mode="json"), result.web_token)
 
 
 @bp.post("/auth/logout")
 @require_login
 @api(status=204)
-def logout() -> None:
-    """Revoke the caller's token at once."""
+def logout() -> Response:
+    """Revoke the caller's token (or web session, whose cookie is then cleared) at once."""
     services.logout(current_user(), g.current_session)
+    response = Response(status=204)
+    if g.current_session.web:
+        web.clear_session_cookie(response)
+    return response
 
 
 @bp.get("/me")

@@ -22,6 +22,10 @@ class StaffLoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    web_session: bool = Field(
+        default=False,
+        description="also start the staff web console's session: an HttpOnly, SameSite=Lax "
+                    "cookie (the console's login page sends true; API clients need not)")
 
 
 class UserOut(BaseModel):

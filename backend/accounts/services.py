@@ -18,6 +18,7 @@ from backend.accounts.sessions import (
     resolve_session,
     revoke_session,
     store_session,
+    store_web_session,
     store_wechat_session_key,
 )
 from backend.audit.services import client_fingerprint
@@ -31,6 +32,10 @@ from backend.worker.queue import enqueue, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
+# A staff web session ends after this long without a request (app config
+# STAFF_WEB_IDLE_SECONDS); STAFF_SESSION_TTL_SECONDS bounds it in any case.
+DEFAULT_WEB_IDLE_SECONDS = 30 * 60
+
 # WeChat says the login code is unknown, expired or already used.
 INVALID_CODE_ERRCODES = {40029, 40163}
 
@@ -42,6 +47,8 @@ class LoginResult:
     user: User
     token: str
     expires_in: int
+    # Staff only: the web session for the console's cookie (see accounts/web.py).
+    web_token: str | None = None
 
 
 def _wechat_unavailable() -> ApiError:
@@ -113,6 +120,16 @@ def _session_after_commit(user: User, ttl: int, session_key: str | None = None) 
     return token
 
 
+def _web_session_after_commit(user: User, max_seconds: int) -> str:
+    # Like the bearer token: usable only once the login's transaction has committed.
+    token, csrf = new_token(), new_token()
+    user_id, role = user.id, user.role.value
+    idle = int(current_app.config.get("STAFF_WEB_IDLE_SECONDS", DEFAULT_WEB_IDLE_SECONDS))
+    after_commit(lambda: store_web_session(token, user_id, role, csrf, idle_seconds=idle,
+                                           max_seconds=max_seconds), essential=True)
+    return token
+
+
 def _attempt_keys(username: str, fingerprint: str | None) -> list[tuple[str, int]]:
     config = current_app.config
     keys = [(redis_store.key("login-attempts", "user", username.lower()),
@@ -151,8 +168,10 @@ def _release_attempt(keys: list[tuple[str, int]]) -> None:
         pipe.execute()
 
 
-def login_staff(username: str, password: str, client_address: str | None) -> LoginResult:
-    """Password login for staff, locked for a while after repeated failures."""
+def login_staff(username: str, password: str, client_address: str | None, *,
+                web_session: bool = False) -> LoginResult:
+    """Password login for staff, locked for a while after repeated failures; with
+    `web_session` also a session for the console's cookie."""
     username = username.strip()
     fingerprint = client_fingerprint(client_address)
     keys = _attempt_keys(username, fingerprint)
@@ -176,19 +195,26 @@ def login_staff(username: str, password: str, client_address: str | None) -> Log
     user.last_login_at = utcnow()
     ttl = int(current_app.config["STAFF_SESSION_TTL_SECONDS"])
     token = _session_after_commit(user, ttl)
+    web_token = _web_session_after_commit(user, ttl) if web_session else None
     enqueue_after_commit("audit.record", {
         "action": "staff.login", "actor_user_id": user.id, "actor_role": user.role.value,
         "object_type": "user", "object_id": user.id, "client_fingerprint": fingerprint,
     })
     logger.info("staff signed in user_id=%s role=%s", user.id, user.role.value)
-    return LoginResult(user=user, token=token, expires_in=ttl)
+    return LoginResult(user=user, token=token, expires_in=ttl, web_token=web_token)
 
 
 def user_for_token(token: str) -> tuple[User | None, SessionInfo | None]:
-    """The active user a token belongs to, or (None, None)."""
+    """The active user a bearer token belongs to, or (None, None)."""
     info = resolve_session(token)
-    if info is None:
+    # A web session is good for its cookie only (where the CSRF check applies).
+    if info is None or info.web:
         return None, None
+    return user_for_session(info)
+
+
+def user_for_session(info: SessionInfo) -> tuple[User | None, SessionInfo | None]:
+    """The active user of a resolved session, or (None, None)."""
     user = db.session.get(User, info.user_id)
     if user is None or not user.is_active or user.role.value != info.role:
         return None, None
@@ -196,7 +222,7 @@ def user_for_token(token: str) -> tuple[User | None, SessionInfo | None]:
 
 
 def logout(user: User, info: SessionInfo) -> None:
-    """Revoke the caller's token at once."""
+    """Revoke the caller's token (or web session) at once."""
     revoke_session(info)
     if user.is_staff:
         enqueue_after_commit("audit.record", {

@@ -19,6 +19,10 @@ class SessionInfo:
     user_id: int
     role: str
     token_hash: str
+    # A staff web session (cookie): its CSRF token and when it ends at the latest.
+    web: bool = False
+    csrf: str | None = None
+    expires_at: float | None = None
 
 
 def _hash(token: str) -> str:
@@ -75,7 +79,43 @@ def session_from(raw: Any, hashed: str) -> SessionInfo | None:
     if raw is None:
         return None
     data = json.loads(raw)
+    if data.get("web"):
+        return SessionInfo(user_id=int(data["uid"]), role=str(data["role"]), token_hash=hashed,
+                           web=True, csrf=str(data["csrf"]), expires_at=float(data["exp"]))
     return SessionInfo(user_id=int(data["uid"]), role=str(data["role"]), token_hash=hashed)
+
+
+def store_web_session(token: str, user_id: int, role: str, csrf: str, *,
+                      idle_seconds: int, max_seconds: int) -> None:
+    """A staff web session: ends after `idle_seconds` without use, `max_seconds` at the latest.
+
+    It lives in the same place as bearer sessions (so revoking a user's sessions ends it
+    too) but is marked `web`: it is only ever accepted from the cookie, never as a bearer.
+    """
+    token_hash = _hash(token)
+    now = time.time()
+    user_key = redis_store.key("user-sessions", user_id)
+    payload = json.dumps({"uid": user_id, "role": role, "iat": int(now), "web": 1,
+                          "csrf": csrf, "exp": now + max_seconds})
+    with redis_store.client.pipeline() as pipe:
+        pipe.set(redis_store.key("session", token_hash), payload,
+                 ex=max(1, min(idle_seconds, max_seconds)))
+        pipe.zadd(user_key, {token_hash: now + max_seconds})
+        pipe.zremrangebyscore(user_key, "-inf", now)
+        pipe.expire(user_key, max_seconds)
+        pipe.execute()
+
+
+def touch_web_session(info: SessionInfo, idle_seconds: int) -> None:
+    """Restart a web session's idle clock (never past its latest end)."""
+    left = (info.expires_at or 0) - time.time()
+    ttl = int(min(idle_seconds, left))
+    key = redis_store.key("session", info.token_hash)
+    if ttl < 1:
+        redis_store.client.delete(key)
+    else:
+        # XX-like: EXPIRE does nothing for a key that was revoked a moment ago.
+        redis_store.client.expire(key, ttl)
 
 
 def revoke_session(info: SessionInfo) -> None:

@@ -8,7 +8,13 @@ from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.api import api
-from backend.core.auth import current_user, current_user_id, require_roles, require_session
+from backend.core.auth import (
+    current_user,
+    current_user_id,
+    prefetched,
+    require_roles,
+    require_session,
+)
 from backend.core.timeutil import local_iso
 from backend.registrations import intake, services
 from backend.registrations.models import Registration, RegistrationStatus
@@ -73,7 +79,8 @@ def _correction(registration: Registration) -> CorrectionOut | None:
 
 
 @bp.post("/registrations")
-@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"))
+@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"),
+                 reads=intake.submit_keys)
 @api(body=SubmitIn, response=TicketOut, status=202, errors=(404, 409, 429, 503),
      headers={"Idempotency-Key": "8-64 letters/digits; the same key returns the same ticket"})
 def submit_registration(body: SubmitIn) -> TicketOut:
@@ -81,7 +88,7 @@ def submit_registration(body: SubmitIn) -> TicketOut:
     receipt = intake.submit(
         current_user_id(), idempotency_key=request.headers.get("Idempotency-Key", ""),
         child_id=body.child_id, school_code=body.school_code, basis=body.basis,
-        upload_ids=body.upload_ids)
+        upload_ids=body.upload_ids, cached=prefetched())
     return TicketOut(ticket=receipt.ticket, state=receipt.state,  # type: ignore[arg-type]
                      position=receipt.position)
 

@@ -18,7 +18,7 @@ from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
 from backend.core.redis import redis_store
 from backend.notices.models import Notice
-from backend.registrations import intake
+from backend.registrations import catalog, intake
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.schools.models import RegionLevel, SchoolType
 from backend.worker.consumer import Worker, WorkerSettings
@@ -127,6 +127,20 @@ def test_the_same_key_gives_the_same_ticket(
         "ticket": first, "state": "accepted", "position": None, "registration_id": None,
         "error": None, "fairness_notice": "报名先后不影响录取"}
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+def test_a_retry_gets_its_ticket_even_after_the_window_closed(
+    client: FlaskClient, family: dict[str, Any], world: dict[str, Any]
+) -> None:
+    first = _submit(client, family, world["public"]).get_json()["ticket"]
+    world["season"].registration_closes_at = utcnow() - dt.timedelta(minutes=1)
+    db.session.flush()
+    catalog.clear()
+    retry = _submit(client, family, world["public"])
+    assert retry.status_code == 202 and retry.get_json()["ticket"] == first
+    fresh = _submit(client, family, world["public"], key="key-after-close")
+    assert fresh.status_code == 409
+    assert fresh.get_json()["error"]["code"] == "REGISTRATION_CLOSED"
 
 
 def test_a_second_submission_for_the_child_is_409(
