@@ -7,14 +7,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.core.db import db, utcnow
 from backend.registrations import transitions
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.registrations.transitions import Action, Actor, StaleState
+from tests.conftest import Simulator
+from tests.notices._support import TEMPLATE_IDS, make_sender, messages, register_sim_templates
 from tests.reviews._support import (
     County,
     Family,
@@ -51,7 +55,7 @@ def _fix(client: FlaskClient, family: Family, registration_id: int, upload_id: s
 
 
 def test_return_fix_and_approve_with_notices_in_order(
-    client: FlaskClient, county: County, family: Family
+    app: Flask, client: FlaskClient, county: County, family: Family, wechat_sim: Simulator
 ) -> None:
     blurry = upload(client, family)
     registration_id = submit(client, family, county.school_a, [blurry])
@@ -120,6 +124,23 @@ def test_return_fix_and_approve_with_notices_in_order(
         AuditEvent.object_id == str(registration_id)).order_by(AuditEvent.id)).all()
     assert [(a.details["decision"], a.details["from"], a.details["to"]) for a in audits] == [
         ("return", "submitted", "returned"), ("approve", "submitted", "approved")]
+
+    # The family allowed the three messages; the worker's sender delivers them through WeChat
+    # (the simulator) in the order they happened, shortened to WeChat's field rules.
+    register_sim_templates(wechat_sim)
+    user = db.session.get(User, family.user_id)
+    assert user is not None and user.openid
+    keys = ("registration_received", "correction_requested", "review_result")
+    assert client.post("/api/v1/me/subscriptions", headers=family.auth(), json={
+        "results": dict.fromkeys(keys, "accept")}).status_code == 200
+    for key in keys:
+        wechat_sim.post("/sim/subscribe", openid=user.openid, template_id=TEMPLATE_IDS[key])
+    sender, _clock = make_sender(app)
+    assert sender.run_once().outcomes == {"sent": 3}
+    delivered = messages(wechat_sim, user.openid)
+    assert [m["template_id"] for m in delivered] == [TEMPLATE_IDS[k] for k in keys]
+    assert all(m["page"] == f"pages/registrations/detail?id={registration_id}"
+               for m in delivered)
 
 
 def test_a_fix_after_the_deadline_is_409(
