@@ -123,6 +123,8 @@ def main() -> None:
 
         print("\n" + "=" * 72)
         print("义务教育入学信息服务平台 is running (demo data is SAMPLE data)")
+        print(f"  PC page        {api_url}")
+        print(f"  Staff console  {api_url}console/   (the accounts above)")
         print(f"  API            {api_url}api/v1/")
         print(f"  OpenAPI        {api_url}api/v1/openapi.json")
         print(f"  Health         {api_url}healthz   {api_url}readyz")
