@@ -307,11 +307,13 @@ def login_parent(client: FlaskClient, wechat_sim: Simulator) -> Callable[..., di
 
 @pytest.fixture()
 def login_staff(client: FlaskClient) -> Callable[[str, str], dict[str, Any]]:
-    """Log a staff member in; returns the login response body."""
+    """Log a staff member in as an API client (Bearer token only); returns the body."""
 
     def _login(username: str, password: str) -> dict[str, Any]:
-        response = client.post("/api/v1/auth/staff-login",
-                               json={"username": username, "password": password})
+        # No console cookie: the test client keeps cookies, and these tests speak for API
+        # clients such as the mini-program, which authenticate by the token alone.
+        response = client.post("/api/v1/auth/staff-login", json={
+            "username": username, "password": password, "web_session": False})
         assert response.status_code == 200, response.get_json()
         return response.get_json()  # type: ignore[no-any-return]
 

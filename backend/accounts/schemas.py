@@ -23,9 +23,9 @@ class StaffLoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     web_session: bool = Field(
-        default=False,
-        description="also start the staff web console's session: an HttpOnly, SameSite=Lax "
-                    "cookie (the console's login page sends true; API clients need not)")
+        default=True,
+        description="also start the staff web console's session (an HttpOnly, SameSite=Lax "
+                    "cookie with a CSRF token); false for API clients that want the token only")
 
 
 class UserOut(BaseModel):

@@ -18,8 +18,9 @@ from tests.factories import STAFF_PASSWORD, make_authority, make_school, make_st
 
 
 def _staff_login(client: FlaskClient, username: str, password: str) -> Any:
+    # As an API client: the token only, no console cookie kept by the test client.
     return client.post("/api/v1/auth/staff-login",
-                       json={"username": username, "password": password})
+                       json={"username": username, "password": password, "web_session": False})
 
 
 def test_staff_login_and_me(client: FlaskClient, session: Any) -> None:

@@ -73,12 +73,20 @@ def test_staff_login_returns_the_bearer_token_and_sets_an_httponly_lax_cookie(
     assert me.status_code == 200 and me.get_json()["username"] == "web-reviewer"
 
 
-def test_api_clients_that_do_not_ask_get_no_cookie(client: FlaskClient,
-                                                   staff: dict[str, Any]) -> None:
-    response = client.post("/api/v1/auth/staff-login",
-                           json={"username": "web-reviewer", "password": STAFF_PASSWORD})
-    assert response.status_code == 200 and response.get_json()["token"]
-    assert "Set-Cookie" not in response.headers
+def test_staff_login_also_sets_the_web_session_unless_declined(
+        client: FlaskClient, staff: dict[str, Any]) -> None:
+    # ../shared/API.md: staff-login answers with a token and also sets the web session.
+    plain = client.post("/api/v1/auth/staff-login",
+                        json={"username": "web-reviewer", "password": STAFF_PASSWORD})
+    assert plain.status_code == 200 and plain.get_json()["token"]
+    assert "HttpOnly" in plain.headers["Set-Cookie"]
+    assert client.get("/api/v1/staff/registrations").status_code == 200
+    client.delete_cookie(plain.headers["Set-Cookie"].split("=", 1)[0])
+    # An API client that wants the token only says so, and gets no cookie.
+    token_only = client.post("/api/v1/auth/staff-login", json={
+        "username": "web-reviewer", "password": STAFF_PASSWORD, "web_session": False})
+    assert token_only.status_code == 200 and token_only.get_json()["token"]
+    assert "Set-Cookie" not in token_only.headers
     assert client.get("/api/v1/staff/registrations").status_code == 401
 
 
