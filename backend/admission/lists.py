@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
+from collections.abc import Iterator
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -27,7 +25,7 @@ from backend.core import pii
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
 from backend.core.timeutil import zone
-from backend.exports.services import RELATION_NAMES, SEX_NAMES, ExportFile
+from backend.exports.services import RELATION_NAMES, SEX_NAMES, ExportFile, write_sheet
 from backend.identity import services as identity
 from backend.identity.models import Child, Guardian
 from backend.registrations.models import Registration
@@ -161,42 +159,28 @@ def registry_export(user: User, season_id: int, school_id: int | None, *,
             .execution_options(yield_per=500))
     if school is not None:
         stmt = stmt.where(Offer.school_id == school.id)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("新生学籍")
-    sheet.append([header for header, _key in COLUMNS])
-    count = 0
-    for offer, child, guardian, row_school in db.session.execute(stmt):
-        values: dict[str, Any] = {
-            "school_code": row_school.code, "school": row_school.name,
-            "pseudonym": pseudonym(season.id, child.id), "child_name": child.name,
-            "sex": SEX_NAMES.get(child.sex.value, ""),
-            "birth_date": child.birth_date.isoformat(),
-            "document_type": DOCUMENT_NAMES.get(child.document_type.value, ""),
-            "id_number": _decrypted(child.id_number_enc, identity.CHILD_ID),
-            "hukou": _place(regions, child.hukou_region_id, child.hukou_address),
-            "residence": _place(regions, child.residence_region_id, child.residence_address),
-            "guardian_name": guardian.name,
-            "relation": RELATION_NAMES.get(guardian.relation.value, ""),
-            "guardian_phone": _decrypted(guardian.phone_enc, identity.GUARDIAN_PHONE),
-            "source": SOURCE_NAMES[offer.source.value],
-            "confirmed_at": (offer.decided_at.astimezone(zone(zone_name))
-                             .strftime("%Y-%m-%d %H:%M") if offer.decided_at else ""),
-        }
-        cells = []
-        for _header, key in COLUMNS:
-            cell = WriteOnlyCell(sheet, value=values[key])
-            # Text stays text: an ID number must not become a number, "=" never a formula.
-            cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
-        count += 1
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by ExportFile.chunks()
-    try:
-        workbook.save(handle)
-        size = handle.tell()
-    except BaseException:
-        handle.close()
-        raise
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for offer, child, guardian, row_school in db.session.execute(stmt):
+            yield {
+                "school_code": row_school.code, "school": row_school.name,
+                "pseudonym": pseudonym(season.id, child.id), "child_name": child.name,
+                "sex": SEX_NAMES.get(child.sex.value, ""),
+                "birth_date": child.birth_date.isoformat(),
+                "document_type": DOCUMENT_NAMES.get(child.document_type.value, ""),
+                "id_number": _decrypted(child.id_number_enc, identity.CHILD_ID),
+                "hukou": _place(regions, child.hukou_region_id, child.hukou_address),
+                "residence": _place(regions, child.residence_region_id,
+                                    child.residence_address),
+                "guardian_name": guardian.name,
+                "relation": RELATION_NAMES.get(guardian.relation.value, ""),
+                "guardian_phone": _decrypted(guardian.phone_enc, identity.GUARDIAN_PHONE),
+                "source": SOURCE_NAMES[offer.source.value],
+                "confirmed_at": (offer.decided_at.astimezone(zone(zone_name))
+                                 .strftime("%Y-%m-%d %H:%M") if offer.decided_at else ""),
+            }
+
+    handle, size, count = write_sheet("新生学籍", COLUMNS, rows())
     record_audit(db.session, action="admission.registry_export", actor_user_id=user.id,
                  actor_role=user.role.value,
                  object_type="school" if school else "season",

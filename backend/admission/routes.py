@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 
@@ -57,6 +56,7 @@ from backend.core.db import db
 from backend.core.pii import mask_name
 from backend.core.ratelimit import address_key, limiter
 from backend.core.timeutil import local_iso
+from backend.exports.responses import download_response
 from backend.exports.services import CONTENT_TYPE as XLSX
 
 bp = Blueprint("admission", __name__, url_prefix="/api/v1")
@@ -259,16 +259,7 @@ def export_registry(query: RegistryQuery) -> Response:
     """学籍: confirmed admissions in full (names, ID numbers, guardians), audited."""
     export = lists.registry_export(current_user(), query.season_id, query.school_id,
                                    client_address=request.remote_addr)
-    response = Response(export.chunks(), mimetype=XLSX, direct_passthrough=True)
-    response.headers["Content-Length"] = str(export.size)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{export.filename}"; '
-        f"filename*=UTF-8''{quote(export.display_name)}")
-    # Personal data: never kept by a browser or a shared proxy.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.call_on_close(export.file.close)
-    return response
+    return download_response(export)
 
 
 # --- public ---------------------------------------------------------------------------------

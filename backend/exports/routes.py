@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Blueprint, Response, request
 
 from backend.core.api import api
 from backend.core.auth import STAFF, current_user, require_roles
 from backend.exports import services
+from backend.exports.responses import download_response
 from backend.exports.schemas import ExportQuery
 from backend.reviews.services import Filters
 
@@ -23,14 +22,4 @@ def export_registrations(query: ExportQuery) -> Response:
     export = services.export_registrations(current_user(), Filters.of(query.model_dump()),
                                            full=query.full,
                                            client_address=request.remote_addr)
-    response = Response(export.chunks(), mimetype=services.CONTENT_TYPE,
-                        direct_passthrough=True)
-    response.headers["Content-Length"] = str(export.size)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{export.filename}"; '
-        f"filename*=UTF-8''{quote(export.display_name)}")
-    # Personal data: never kept by a browser or a shared proxy.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.call_on_close(export.file.close)
-    return response
+    return download_response(export)

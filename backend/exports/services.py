@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -74,6 +74,32 @@ class ExportFile:
                 yield chunk
         finally:
             self.file.close()
+
+
+def write_sheet(title: str, columns: list[tuple[str, str]],
+                rows: Iterable[dict[str, Any]]) -> tuple[IO[bytes], int, int]:
+    """One write-only sheet saved to a temporary file: (file, size in bytes, data rows)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.append([header for header, _key in columns])
+    count = 0
+    for row in rows:
+        cells = []
+        for _header, key in columns:
+            cell = WriteOnlyCell(sheet, value=row[key])
+            if isinstance(row[key], str):
+                # Text stays text: an ID number never becomes a number, "=" never a formula.
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by ExportFile.chunks()
+    try:
+        workbook.save(handle)
+        return handle, handle.tell(), count
+    except BaseException:
+        handle.close()
+        raise
 
 
 def _plain_or_masked(token: str | None, purpose: str, full: bool,
@@ -174,27 +200,8 @@ def export_registrations(user: User, filters: Filters, *, full: bool,
     code, name, object_type, object_id = _scope_names(user, filters)
     columns = [(header, key) for header, key, only_full in COLUMNS if full or not only_full]
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("报名名单")
-    sheet.append([header for header, _key in columns])
-    count = 0
-    for row in _rows(user, filters, full, zone_name or "Asia/Shanghai"):
-        cells = []
-        for _header, key in columns:
-            cell = WriteOnlyCell(sheet, value=row[key])
-            if isinstance(row[key], str):
-                # Text stays text: a value starting with "=" must never become a formula.
-                cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
-        count += 1
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by ExportFile.chunks()
-    try:
-        workbook.save(handle)
-        size = handle.tell()
-    except BaseException:
-        handle.close()
-        raise
+    handle, size, count = write_sheet(
+        "报名名单", columns, _rows(user, filters, full, zone_name or "Asia/Shanghai"))
     stamp = now.astimezone(zone(zone_name)).strftime("%Y%m%d-%H%M")
     kind = "full" if full else "masked"
     record_audit(db.session, action="registrations.export", actor_user_id=user.id,
