@@ -14,7 +14,7 @@ API_VERSION = "1.0.0"
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding individual settings."""
-    from backend import cli, models  # noqa: F401 - models registers every table
+    from backend import accounts, cli, models, registrations  # noqa: F401 - models: every table
     from backend.accounts.routes import bp as accounts_bp
     from backend.admission.routes import bp as admission_bp
     from backend.announcements.routes import bp as announcements_bp
@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.stats.routes import bp as stats_bp
     from backend.uploads.routes import bp as uploads_bp
     from backend.wechat.client import wechat
+    from backend.worker.routes import bp as worker_bp
 
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.update(load_settings())
@@ -62,6 +63,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     pii.init_app(app)
     auth.init_app(app)
+    accounts.init_app(app)
+    registrations.init_app(app)
     app.before_request(reject_control_characters)
     db.init_app(app)
     redis_store.init_app(app)
@@ -72,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
                       uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
                       exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp,
-                      admission_bp, onsite_bp, classes_bp, console_bp, portal_bp):
+                      admission_bp, onsite_bp, classes_bp, worker_bp, console_bp, portal_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

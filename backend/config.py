@@ -110,6 +110,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "COMPLAINT_ANSWER_DAYS": env_int(env, "COMPLAINT_ANSWER_DAYS", 15),
         "PARENT_SESSION_TTL_SECONDS": env_int(env, "PARENT_SESSION_TTL_SECONDS", 7 * 24 * 3600),
         "STAFF_SESSION_TTL_SECONDS": env_int(env, "STAFF_SESSION_TTL_SECONDS", 8 * 3600),
+        # The console's web session ends after this long without a request (an unattended
+        # office PC signs itself out); STAFF_SESSION_TTL_SECONDS bounds it in any case.
+        "STAFF_WEB_IDLE_SECONDS": env_int(env, "STAFF_WEB_IDLE_SECONDS", 30 * 60),
+        # Secure cookie with the __Host- name; unset: only when APP_ENV is production.
+        # How often the console's overview asks for the live counts again.
+        "CONSOLE_REFRESH_SECONDS": env_int(env, "CONSOLE_REFRESH_SECONDS", 15),
+        "STAFF_WEB_COOKIE_SECURE": env_bool(
+            env, "STAFF_WEB_COOKIE_SECURE",
+            env_str(env, "APP_ENV", "development") == "production"),
         "LOGIN_MAX_FAILURES": env_int(env, "LOGIN_MAX_FAILURES", 5),
         # A school office shares one address: the per-client limit is looser than per-user.
         "LOGIN_MAX_FAILURES_PER_CLIENT": env_int(env, "LOGIN_MAX_FAILURES_PER_CLIENT", 20),

@@ -10,6 +10,7 @@ in the request, instead of queueing. It is never part of the product.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Blueprint, Flask, request
 from sqlalchemy import select
@@ -17,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import create_app
 from backend.core.api import api
-from backend.core.auth import current_user_id, prefetched, require_session
+from backend.core.auth import current_user_id
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
 from backend.notices.models import Notice, NoticeStatus
 from backend.registrations import catalog, intake
+from backend.registrations.checks import already_registered
 from backend.registrations.models import (
     INACTIVE_STATUSES,
     Basis,
@@ -30,16 +32,16 @@ from backend.registrations.models import (
     RegistrationStatus,
     registration_uploads,
 )
+from backend.registrations.routes import submitter
 from backend.registrations.schemas import SubmitIn, TicketOut
 
 bp = Blueprint("bench_sync", __name__, url_prefix="/bench")
 
 
-def _checks(user_id: int, body: SubmitIn, now: dt.datetime) -> tuple[
+def _checks(user_id: int, body: SubmitIn, cached: dict[str, Any], now: dt.datetime) -> tuple[
         catalog.SchoolFacts, catalog.SeasonFacts, bool]:
     """The intake's own reads and checks (backend.registrations.intake), then the database."""
-    cached_child, cached_uploads = intake._from_prefetched(prefetched(), body.child_id,
-                                                           body.upload_ids)
+    cached_child, cached_uploads = intake.cached_facts(cached, body.child_id, body.upload_ids)
     checked = intake.check_submission(
         user_id, child_id=body.child_id, school_code=body.school_code, basis=body.basis,
         upload_ids=body.upload_ids, cached_child=cached_child, cached_uploads=cached_uploads,
@@ -49,22 +51,21 @@ def _checks(user_id: int, body: SubmitIn, now: dt.datetime) -> tuple[
         Registration.season_id == checked.season.id, Registration.child_id == body.child_id,
         Registration.status.not_in(INACTIVE_STATUSES)).limit(1))
     if active is not None:
-        raise intake._already_registered()
+        raise already_registered()
     return checked.school, checked.season, checked.out_of_zone
 
 
 @bp.post("/sync-registrations")
-@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"),
-                 reads=intake.submit_keys)
+@submitter
 @api(body=SubmitIn, response=TicketOut, status=201, errors=(404, 409))
-def sync_submit(body: SubmitIn) -> TicketOut:
+def sync_submit(body: SubmitIn, cached: dict[str, Any]) -> TicketOut:
     """Check, then INSERT + COMMIT the registration, its history and its notice."""
     user_id = current_user_id()
     idem = request.headers.get("Idempotency-Key", "")
     if not intake.IDEMPOTENCY_KEY.match(idem):
         raise ApiError(400, "IDEMPOTENCY_KEY_REQUIRED", "缺少或无效的 Idempotency-Key")
     now = utcnow()
-    school, season, out_of_zone = _checks(user_id, body, now)
+    school, season, out_of_zone = _checks(user_id, body, cached, now)
     ticket = f"S{user_id}-{idem}"[:40]  # the unique ticket doubles as the idempotency key
     registration = Registration(
         season_id=season.id, child_id=body.child_id, school_id=school.id,
@@ -89,7 +90,7 @@ def sync_submit(body: SubmitIn) -> TicketOut:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise intake._already_registered() from None
+        raise already_registered() from None
     return TicketOut(ticket=ticket, state="accepted", position=None,  # type: ignore[arg-type]
                      registration_id=registration.id)
 

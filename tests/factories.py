@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from typing import Any
 
@@ -79,14 +80,27 @@ def make_seat_plan(season: Season, school: School, classes: int = 2,
     return plan
 
 
+@functools.cache
+def staff_password_hash(password: str = STAFF_PASSWORD) -> str:
+    """The Argon2id hash of `password`, computed once per test run.
+
+    Argon2 is deliberately slow (tens of milliseconds); every staff account of the run
+    shares one hash of the shared test password. It still verifies like any other.
+    """
+    return hash_password(password)
+
+
 def make_staff(authority: EducationAuthority, *, school: School | None = None,
                username: str | None = None, password: str = STAFF_PASSWORD,
                **kw: Any) -> User:
-    """School staff when `school` is given, else a bureau admin."""
+    """School staff when `school` is given, else a bureau admin; signs in with `password`.
+
+    `kw` sets further columns (display_name, is_active …).
+    """
     n = next(_seq)
     user = User(**{
         "role": Role.SCHOOL_STAFF if school else Role.BUREAU_ADMIN,
-        "username": username or f"staff{n}", "password_hash": hash_password(password),
+        "username": username or f"staff{n}", "password_hash": staff_password_hash(password),
         "authority_id": authority.id, "school_id": school.id if school else None, **kw,
     })
     db.session.add(user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, request
 
-from backend.accounts import services, web
+from backend.accounts import scope, services, web
 from backend.accounts.schemas import (
     LoginOut,
     MeOut,
@@ -68,7 +68,7 @@ def me() -> MeOut:
 @api(response=StaffAccountList)
 def list_staff_accounts() -> StaffAccountList:
     """Staff accounts of the admin's authority."""
-    users = services.list_staff_accounts(current_user().authority_id)
+    users = services.list_staff_accounts(scope.authority_id(current_user()))
     return StaffAccountList(items=[staff_account_out(u) for u in users])
 
 

@@ -12,29 +12,24 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
-from backend.accounts.sessions import (
+from backend.audit.services import client_fingerprint
+from backend.authorities.models import EducationAuthority
+from backend.core.db import after_commit, db, utcnow
+from backend.core.errors import ApiError
+from backend.core.jobs import enqueue, enqueue_after_commit
+from backend.core.redis import redis_store
+from backend.core.sessions import (
     SessionInfo,
     new_token,
     resolve_session,
     revoke_session,
     store_session,
     store_web_session,
-    store_wechat_session_key,
 )
-from backend.audit.services import client_fingerprint
-from backend.authorities.models import EducationAuthority
-from backend.core.db import after_commit, db, utcnow
-from backend.core.errors import ApiError
-from backend.core.redis import redis_store
 from backend.schools.models import School
 from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
-from backend.worker.queue import enqueue, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
-
-# A staff web session ends after this long without a request (app config
-# STAFF_WEB_IDLE_SECONDS); STAFF_SESSION_TTL_SECONDS bounds it in any case.
-DEFAULT_WEB_IDLE_SECONDS = 30 * 60
 
 # WeChat says the login code is unknown, expired or already used.
 INVALID_CODE_ERRCODES = {40029, 40163}
@@ -105,6 +100,12 @@ def _parent_for_openid(openid: str) -> User:
     return user
 
 
+def store_wechat_session_key(user_id: int, session_key: str, ttl_seconds: int) -> None:
+    """Keep WeChat's session_key server-side only (needed to decrypt signed user data)."""
+    redis_store.client.set(redis_store.key("wx-session-key", user_id), session_key,
+                           ex=ttl_seconds)
+
+
 def _session_after_commit(user: User, ttl: int, session_key: str | None = None) -> str:
     # The token only starts to work once the user row is committed, so a rolled-back
     # first login can never leave a token pointing at an id that is later reused.
@@ -124,7 +125,7 @@ def _web_session_after_commit(user: User, max_seconds: int) -> str:
     # Like the bearer token: usable only once the login's transaction has committed.
     token, csrf = new_token(), new_token()
     user_id, role = user.id, user.role.value
-    idle = int(current_app.config.get("STAFF_WEB_IDLE_SECONDS", DEFAULT_WEB_IDLE_SECONDS))
+    idle = int(current_app.config["STAFF_WEB_IDLE_SECONDS"])
     after_commit(lambda: store_web_session(token, user_id, role, csrf, idle_seconds=idle,
                                            max_seconds=max_seconds), essential=True)
     return token

@@ -16,9 +16,9 @@ from flask import current_app, request
 from werkzeug.sansio.response import Response as BaseResponse
 
 from backend.accounts.models import User
-from backend.accounts.services import DEFAULT_WEB_IDLE_SECONDS, user_for_session
-from backend.accounts.sessions import SessionInfo, resolve_session, touch_web_session
+from backend.accounts.services import user_for_session
 from backend.core.errors import ApiError
+from backend.core.sessions import SessionInfo, resolve_session, touch_web_session
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -26,11 +26,8 @@ STAFF_ROLES = frozenset({"school_staff", "bureau_admin"})
 
 
 def cookie_secure() -> bool:
-    """Secure cookies in production (HTTPS); app config STAFF_WEB_COOKIE_SECURE overrides."""
-    configured = current_app.config.get("STAFF_WEB_COOKIE_SECURE")
-    if configured is not None:
-        return bool(configured)
-    return bool(current_app.config.get("APP_ENV") == "production")
+    """STAFF_WEB_COOKIE_SECURE: by default on in production (HTTPS only)."""
+    return bool(current_app.config["STAFF_WEB_COOKIE_SECURE"])
 
 
 def cookie_name() -> str:
@@ -40,7 +37,7 @@ def cookie_name() -> str:
 
 def idle_seconds() -> int:
     """How long a web session lives without a request."""
-    return int(current_app.config.get("STAFF_WEB_IDLE_SECONDS", DEFAULT_WEB_IDLE_SECONDS))
+    return int(current_app.config["STAFF_WEB_IDLE_SECONDS"])
 
 
 def set_session_cookie(response: BaseResponse, token: str) -> None:

@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.admission.models import Offer, OfferStatus
-from backend.admission.services import expire_overdue
+from backend.admission.offers import expire_overdue
 from backend.core.db import commit, db, utcnow
-from backend.worker.periodic import periodic
-from backend.worker.registry import handler
+from backend.core.jobs import handler, periodic
 
 logger = logging.getLogger(__name__)
 

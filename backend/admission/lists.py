@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.admission.models import ListPublication, Offer, OfferSource, OfferStatus
-from backend.admission.services import pseudonym, school_in_scope, season_in_scope
+from backend.admission.services import pseudonym
 from backend.audit.services import client_fingerprint, record_audit
 from backend.core import pii
 from backend.core.db import db, utcnow
@@ -46,8 +47,8 @@ def publish_list(user: User, season_id: int, school_id: int, *, client_address: 
     """Publish (once) the school's admitted list for the season; it stays current after."""
     if user.role is not Role.BUREAU_ADMIN:
         raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
-    season = season_in_scope(user, season_id)
-    school = school_in_scope(user, school_id)
+    season = scope.season(user, season_id)
+    school = scope.school(user, school_id=school_id)
     publication = db.session.scalar(select(ListPublication).where(
         ListPublication.season_id == season.id, ListPublication.school_id == school.id))
     if publication is None:
@@ -143,8 +144,8 @@ def registry_export(user: User, season_id: int, school_id: int | None, *,
     if user.role is not Role.BUREAU_ADMIN:
         raise ApiError(403, "FORBIDDEN", "学籍导出仅限教育局管理员")
     now = now or utcnow()
-    season = season_in_scope(user, season_id)
-    school = school_in_scope(user, school_id) if school_id is not None else None
+    season = scope.season(user, season_id)
+    school = scope.school(user, school_id=school_id) if school_id is not None else None
     zone_name = user.authority.timezone if user.authority else None
     regions = {r.id: (r.name, r.parent_id) for r in db.session.execute(
         select(Region.id, Region.name, Region.parent_id))}
@@ -154,7 +155,7 @@ def registry_export(user: User, season_id: int, school_id: int | None, *,
             .join(School, Offer.school_id == School.id)
             .join(Registration, Offer.registration_id == Registration.id)
             .where(Offer.season_id == season.id, Offer.status == OfferStatus.CONFIRMED,
-                   School.authority_id == season.authority_id)
+                   scope.covers_school(user, Offer.school_id))
             .order_by(School.code, Offer.id)
             .execution_options(yield_per=500))
     if school is not None:

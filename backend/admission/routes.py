@@ -6,7 +6,8 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
-from backend.admission import lists, services
+from backend.accounts import scope
+from backend.admission import family, lists, lotteries, offers, plans, tiers
 from backend.admission.schemas import (
     AdmissionReasonIn,
     AdmissionSeasonQuery,
@@ -50,6 +51,7 @@ from backend.admission.serializers import (
     school_ref,
     seat_plan_out,
 )
+from backend.admission.services import pseudonym
 from backend.core.api import api
 from backend.core.auth import STAFF, current_user, require_roles
 from backend.core.db import db
@@ -71,7 +73,7 @@ TAGS = ("admission",)
 @api(query=AdmissionSeasonQuery, response=AdmissionSeatPlanList, errors=(404,), tags=TAGS)
 def list_seat_plans(query: AdmissionSeasonQuery) -> AdmissionSeatPlanList:
     """Each school's plan (classes × class size) and the seats live offers hold."""
-    rows = services.seat_plans(current_user(), query.season_id)
+    rows = plans.seat_plans(current_user(), query.season_id)
     return AdmissionSeatPlanList(
         items=[seat_plan_out(s, query.season_id, p, t) for s, p, t in rows])
 
@@ -81,9 +83,9 @@ def list_seat_plans(query: AdmissionSeasonQuery) -> AdmissionSeatPlanList:
 @api(body=SeatPlanIn, response=AdmissionSeatPlanOut, errors=(404, 409, 422), tags=TAGS)
 def put_seat_plan(season_id: int, school_id: int, body: SeatPlanIn) -> AdmissionSeatPlanOut:
     """Set a school's plan; never above the class-size cap nor below the seats taken."""
-    plan, counter = services.set_seat_plan(current_user(), season_id, school_id,
-                                           classes=body.classes, class_size=body.class_size,
-                                           client_address=request.remote_addr)
+    plan, counter = plans.set_seat_plan(current_user(), season_id, school_id,
+                                        classes=body.classes, class_size=body.class_size,
+                                        client_address=request.remote_addr)
     return counter_out(plan.school, plan, counter)
 
 
@@ -93,11 +95,11 @@ def put_seat_plan(season_id: int, school_id: int, body: SeatPlanIn) -> Admission
 def get_tiers(season_id: int, school_id: int) -> TiersOut:
     """The school's ordered priority tiers for the season (the defaults when none are set)."""
     user = current_user()
-    services.season_in_scope(user, season_id)
-    school = services.school_in_scope(user, school_id)
+    scope.season(user, season_id)
+    school = scope.school(user, school_id=school_id)
     return TiersOut(season_id=season_id, school=school_ref(school),
-                    configured=services.tiers_configured(season_id, school.id),
-                    tiers=[TierOut(**t) for t in services.tiers_for(season_id, school.id)])
+                    configured=tiers.tiers_configured(season_id, school.id),
+                    tiers=[TierOut(**t) for t in tiers.tiers_for(season_id, school.id)])
 
 
 @bp.put("/admin/priority-tiers/<int:season_id>/<int:school_id>")
@@ -106,13 +108,13 @@ def get_tiers(season_id: int, school_id: int) -> TiersOut:
 def put_tiers(season_id: int, school_id: int, body: TiersIn) -> TiersOut:
     """Replace the ordered tiers; fixed once the school's real lottery is frozen."""
     user = current_user()
-    tiers = services.set_tiers(
+    saved = tiers.set_tiers(
         user, season_id, school_id,
         [{"key": t.key, "label": t.label, "rule": t.rule.as_rule()} for t in body.tiers],
         client_address=request.remote_addr)
-    school = services.school_in_scope(user, school_id)
+    school = scope.school(user, school_id=school_id)
     return TiersOut(season_id=season_id, school=school_ref(school), configured=True,
-                    tiers=[TierOut(**t) for t in tiers])
+                    tiers=[TierOut(**t) for t in saved])
 
 
 # --- lotteries (bureau) ---------------------------------------------------------------------
@@ -123,7 +125,7 @@ def put_tiers(season_id: int, school_id: int, body: TiersIn) -> TiersOut:
 @api(body=FreezeIn, response=LotteryDetail, status=201, errors=(404, 409, 422), tags=TAGS)
 def freeze_lottery(body: FreezeIn) -> LotteryDetail:
     """Freeze a school's approved applicants and publish the commitment (or a practice run)."""
-    lottery = services.freeze_lottery(
+    lottery = lotteries.freeze_lottery(
         current_user(), body.season_id, body.school_id,
         public_value_source=body.public_value_source, practice=body.practice,
         respond_by=body.respond_by, client_address=request.remote_addr)
@@ -135,7 +137,7 @@ def freeze_lottery(body: FreezeIn) -> LotteryDetail:
 @api(query=LotteryQuery, response=LotteryList, errors=(404,), tags=TAGS)
 def list_admin_lotteries(query: LotteryQuery) -> LotteryList:
     """The season's lotteries in the caller's scope, practice runs included and marked."""
-    rows = services.list_lotteries(current_user(), query.season_id, query.school_id)
+    rows = lotteries.list_lotteries(current_user(), query.season_id, query.school_id)
     return LotteryList(items=[lottery_out(lot, admin=True) for lot in rows])
 
 
@@ -144,7 +146,7 @@ def list_admin_lotteries(query: LotteryQuery) -> LotteryList:
 @api(response=LotteryDetail, errors=(404,), tags=TAGS)
 def get_admin_lottery(lottery_id: int) -> LotteryDetail:
     """One lottery (practice runs included), with its tiers and result."""
-    return lottery_detail(services.lottery_in_scope(current_user(), lottery_id), admin=True)
+    return lottery_detail(lotteries.lottery_in_scope(current_user(), lottery_id), admin=True)
 
 
 @bp.get("/admin/lotteries/<int:lottery_id>/evidence.json")
@@ -152,7 +154,7 @@ def get_admin_lottery(lottery_id: int) -> LotteryDetail:
 @api(errors=(404,), tags=TAGS, produces="application/json")
 def get_admin_evidence(lottery_id: int) -> Response:
     """The evidence file of any lottery in scope (a practice run's says so)."""
-    return _evidence_response(services.lottery_in_scope(current_user(), lottery_id))
+    return _evidence_response(lotteries.lottery_in_scope(current_user(), lottery_id))
 
 
 @bp.post("/admin/lotteries/<int:lottery_id>/draw")
@@ -160,8 +162,8 @@ def get_admin_evidence(lottery_id: int) -> Response:
 @api(body=LotteryDrawIn, response=LotteryDetail, errors=(404, 409, 422), tags=TAGS)
 def draw_lottery(lottery_id: int, body: LotteryDrawIn) -> LotteryDetail:
     """Enter the named public value: seed, lottery numbers, order, offers and notices."""
-    lottery = services.draw_lottery(current_user(), lottery_id, public_value=body.public_value,
-                                    client_address=request.remote_addr)
+    lottery = lotteries.draw_lottery(current_user(), lottery_id, public_value=body.public_value,
+                                     client_address=request.remote_addr)
     return lottery_detail(lottery, admin=True)
 
 
@@ -170,8 +172,8 @@ def draw_lottery(lottery_id: int, body: LotteryDrawIn) -> LotteryDetail:
 @api(body=AdmissionReasonIn, response=LotteryDetail, errors=(404, 409), tags=TAGS)
 def cancel_lottery(lottery_id: int, body: AdmissionReasonIn) -> LotteryDetail:
     """Cancel a frozen lottery before its draw, with a reason (stays on the public record)."""
-    lottery = services.cancel_lottery(current_user(), lottery_id, reason=body.reason,
-                                      client_address=request.remote_addr)
+    lottery = lotteries.cancel_lottery(current_user(), lottery_id, reason=body.reason,
+                                       client_address=request.remote_addr)
     return lottery_detail(lottery, admin=True)
 
 
@@ -184,8 +186,8 @@ def cancel_lottery(lottery_id: int, body: AdmissionReasonIn) -> LotteryDetail:
 def list_admin_offers(query: OfferQuery) -> OfferList:
     """Offers of the season in the caller's scope (names masked)."""
     user = current_user()
-    rows = services.list_offers(user, query.season_id, school_id=query.school_id,
-                                status=query.status)
+    rows = offers.list_offers(user, query.season_id, school_id=query.school_id,
+                              status=query.status)
     return OfferList(items=[offer_out(o, user) for o in rows])
 
 
@@ -195,8 +197,8 @@ def list_admin_offers(query: OfferQuery) -> OfferList:
 def withdraw_offer_by_bureau(offer_id: int, body: AdmissionReasonIn) -> OfferOut:
     """Withdraw a live offer with a reason; the seat goes to the next on the waitlist."""
     user = current_user()
-    offer = services.withdraw_offer(user, offer_id, reason=body.reason,
-                                    client_address=request.remote_addr)
+    offer = offers.withdraw_offer(user, offer_id, reason=body.reason,
+                                  client_address=request.remote_addr)
     return offer_out(offer, user)
 
 
@@ -205,8 +207,8 @@ def withdraw_offer_by_bureau(offer_id: int, body: AdmissionReasonIn) -> OfferOut
 @api(body=OfferExpireIn, response=OfferExpireOut, errors=(404,), tags=TAGS)
 def expire_overdue(body: OfferExpireIn) -> OfferExpireOut:
     """Expire offers past their deadline; their seats go to the waitlists (notices sent)."""
-    count = services.expire_offers_for(current_user(), body.season_id, body.school_id,
-                                       client_address=request.remote_addr)
+    count = offers.expire_offers_for(current_user(), body.season_id, body.school_id,
+                                     client_address=request.remote_addr)
     return OfferExpireOut(expired=count)
 
 
@@ -215,10 +217,10 @@ def expire_overdue(body: OfferExpireIn) -> OfferExpireOut:
 @api(query=AdmissionSeasonQuery, response=UnplacedList, errors=(404,), tags=TAGS)
 def list_unplaced(query: AdmissionSeasonQuery) -> UnplacedList:
     """Approved children without a seat (for 统筹), names masked."""
-    rows = services.unplaced(current_user(), query.season_id)
+    rows = offers.unplaced(current_user(), query.season_id)
     return UnplacedList(items=[UnplacedOut(
         registration_id=r.id, school=school_ref(r.school), child_name=mask_name(r.child.name),
-        pseudonym=services.pseudonym(r.season_id, r.child_id), in_pending_lottery=pending)
+        pseudonym=pseudonym(r.season_id, r.child_id), in_pending_lottery=pending)
         for r, pending in rows])
 
 
@@ -228,9 +230,9 @@ def list_unplaced(query: AdmissionSeasonQuery) -> UnplacedList:
 def place_child(body: PlacementIn) -> OfferOut:
     """统筹: offer a seat at a school with free seats to an approved child not placed."""
     user = current_user()
-    offer = services.place_child(user, body.registration_id, body.school_id,
-                                 reason=body.reason, respond_by=body.respond_by,
-                                 client_address=request.remote_addr)
+    offer = offers.place_child(user, body.registration_id, body.school_id,
+                               reason=body.reason, respond_by=body.respond_by,
+                               client_address=request.remote_addr)
     db.session.refresh(offer)
     return offer_out(offer, user)
 
@@ -246,7 +248,7 @@ def publish_admitted_list(body: PublishListIn) -> PublicationOut:
     user = current_user()
     publication = lists.publish_list(user, body.season_id, body.school_id,
                                      client_address=request.remote_addr)
-    school = services.school_in_scope(user, body.school_id)
+    school = scope.school(user, school_id=body.school_id)
     return PublicationOut(season_id=publication.season_id, school=school_ref(school),
                           published_at=local_iso(publication.published_at,
                                                  school.authority.timezone) or "")
@@ -266,7 +268,7 @@ def export_registry(query: RegistryQuery) -> Response:
 
 
 def _evidence_response(lottery: object) -> Response:
-    doc = services.evidence(lottery)  # type: ignore[arg-type]
+    doc = lotteries.evidence(lottery)  # type: ignore[arg-type]
     body = json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True)
     response = Response(body, mimetype="application/json")
     kind = "practice-" if doc["practice"] else ""
@@ -279,7 +281,7 @@ def _evidence_response(lottery: object) -> Response:
 @api(query=PublicLotteryQuery, response=LotteryList, tags=TAGS)
 def list_public_lotteries(query: PublicLotteryQuery) -> LotteryList:
     """Published lotteries of a season (never a practice run)."""
-    rows = services.public_lotteries(query.season_id, query.school)
+    rows = lotteries.public_lotteries(query.season_id, query.school)
     return LotteryList(items=[lottery_out(lot) for lot in rows])
 
 
@@ -287,14 +289,14 @@ def list_public_lotteries(query: PublicLotteryQuery) -> LotteryList:
 @api(response=LotteryDetail, errors=(404,), tags=TAGS)
 def get_public_lottery(lottery_id: int) -> LotteryDetail:
     """A published lottery: commitment, public value, seed, algorithm and ordered result."""
-    return lottery_detail(services.public_lottery(lottery_id))
+    return lottery_detail(lotteries.public_lottery(lottery_id))
 
 
 @bp.get("/lotteries/<int:lottery_id>/evidence.json")
 @api(errors=(404,), tags=TAGS, produces="application/json")
 def get_public_evidence(lottery_id: int) -> Response:
     """The file `scripts/verify_lottery evidence.json` recomputes the draw from."""
-    return _evidence_response(services.public_lottery(lottery_id))
+    return _evidence_response(lotteries.public_lottery(lottery_id))
 
 
 @bp.get("/admitted-lists/<school_code>")
@@ -329,7 +331,7 @@ def lookup_admitted(body: LookupIn) -> LookupOut:
 def list_my_offers() -> OfferList:
     """Offers of the caller's children, with what the family may do."""
     user = current_user()
-    return OfferList(items=[offer_out(o, user) for o in services.family_offers(user)])
+    return OfferList(items=[offer_out(o, user) for o in family.family_offers(user)])
 
 
 @bp.post("/offers/<int:offer_id>/confirm")
@@ -338,7 +340,7 @@ def list_my_offers() -> OfferList:
 def confirm_offer(offer_id: int) -> OfferOut:
     """Accept the seat before the deadline."""
     user = current_user()
-    return offer_out(services.confirm_offer(user, offer_id), user)
+    return offer_out(offers.confirm_offer(user, offer_id), user)
 
 
 @bp.post("/offers/<int:offer_id>/decline")
@@ -347,7 +349,7 @@ def confirm_offer(offer_id: int) -> OfferOut:
 def decline_offer(offer_id: int) -> OfferOut:
     """Decline the seat; it is offered to the next family on the waitlist."""
     user = current_user()
-    return offer_out(services.decline_offer(user, offer_id), user)
+    return offer_out(offers.decline_offer(user, offer_id), user)
 
 
 @bp.post("/offers/<int:offer_id>/withdraw")
@@ -356,8 +358,8 @@ def decline_offer(offer_id: int) -> OfferOut:
 def withdraw_offer(offer_id: int, body: OfferWithdrawIn) -> OfferOut:
     """Give up a confirmed seat; it is offered to the next family on the waitlist."""
     user = current_user()
-    return offer_out(services.withdraw_offer(user, offer_id, reason=body.reason,
-                                             client_address=request.remote_addr), user)
+    return offer_out(offers.withdraw_offer(user, offer_id, reason=body.reason,
+                                           client_address=request.remote_addr), user)
 
 
 @bp.get("/registrations/<int:registration_id>/admission")
@@ -366,4 +368,4 @@ def withdraw_offer(offer_id: int, body: OfferWithdrawIn) -> OfferOut:
 def get_family_admission(registration_id: int) -> FamilyAdmissionOut:
     """The family's pseudonymous id, its place in each published lottery, its offers."""
     user = current_user()
-    return family_admission_out(services.family_admission(user, registration_id), user)
+    return family_admission_out(family.family_admission(user, registration_id), user)

@@ -8,6 +8,7 @@ from flask import current_app
 
 from backend.accounts.models import Role, User
 from backend.admission import lottery as algo
+from backend.admission.lotteries import ordered_entries
 from backend.admission.models import (
     EntryOutcome,
     Lottery,
@@ -31,7 +32,7 @@ from backend.admission.schemas import (
     OfferOut,
     TierOut,
 )
-from backend.admission.services import ordered_entries, pseudonym
+from backend.admission.services import pseudonym
 from backend.core.pii import mask_name
 from backend.core.timeutil import local_iso
 from backend.schools.models import School, SeatPlan

@@ -13,12 +13,11 @@ from backend.announcements.models import Announcement, AnnouncementStatus
 from backend.announcements.services import FANOUT_JOB, effective_status
 from backend.authorities.models import EducationAuthority
 from backend.core.db import commit
+from backend.core.jobs import handler, periodic
 from backend.core.timeutil import local_iso
 from backend.notices import services as notices
 from backend.registrations.models import INACTIVE_STATUSES, Registration
 from backend.schools.models import School
-from backend.worker.periodic import periodic
-from backend.worker.registry import handler
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from backend.accounts.models import Role, User
+from backend.accounts import scope
+from backend.accounts.models import User
 from backend.announcements.models import (
     Announcement,
     AnnouncementCategory,
@@ -27,12 +28,12 @@ from backend.authorities.services import resolve_authority
 from backend.core import pii
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
+from backend.core.jobs import enqueue_after_commit
 from backend.schools.models import School
 from backend.seasons.services import current_season
 from backend.uploads import services as uploads
 from backend.uploads.models import Upload, UploadKind
 from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
-from backend.worker.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +169,8 @@ def check_content(title: str, body: str) -> ContentVerdict:
 
 def _scoped(user: User) -> Select[Announcement]:
     # School staff: their own school's announcements only; bureau admins: their authority's.
-    stmt = select(Announcement)
-    if user.role is Role.SCHOOL_STAFF:
-        return stmt.where(Announcement.school_id == user.school_id)
-    return stmt.where(Announcement.authority_id == user.authority_id)
+    return select(Announcement).where(
+        scope.covers_owner(user, Announcement.school_id, Announcement.authority_id))
 
 
 def staff_announcement(user: User, announcement_id: int, *, lock: bool = False) -> Announcement:
@@ -187,18 +186,9 @@ def staff_announcement(user: User, announcement_id: int, *, lock: bool = False) 
 
 def _target_school(user: User, school_code: str | None) -> School | None:
     """The school a new announcement belongs to (None: the county's own)."""
-    if user.role is Role.SCHOOL_STAFF:
-        school = db.session.get(School, user.school_id)
-        if school is None or (school_code is not None and school_code != school.code):
-            raise ApiError(404, "SCHOOL_NOT_FOUND", "未找到该学校")
-        return school
-    if school_code is None:
-        return None
-    school = db.session.scalar(select(School).where(
-        School.code == school_code, School.authority_id == user.authority_id))
-    if school is None:
-        raise ApiError(404, "SCHOOL_NOT_FOUND", "未找到该学校")
-    return school
+    if scope.is_school_staff(user) or school_code is not None:
+        return scope.school_or_own(user, school_code)
+    return None
 
 
 def _audit(user: User | None, action: str, announcement: Announcement, **details: object) -> None:
@@ -217,7 +207,7 @@ def create_announcement(user: User, *, school_code: str | None, category: str, t
     school = _target_school(user, school_code)
     _refuse_personal_data(title, body)
     announcement = Announcement(
-        authority_id=user.authority_id, school_id=school.id if school else None,
+        authority_id=scope.authority_id(user), school_id=school.id if school else None,
         category=AnnouncementCategory(category), title=title.strip(), body=body,
         status=S.DRAFT, publish_at=publish_at, created_by_user_id=user.id)
     db.session.add(announcement)

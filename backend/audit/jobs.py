@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.audit.services import record_audit
-from backend.worker.registry import handler
+from backend.core.jobs import handler
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from backend.accounts import scope
 from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.core.api import api
@@ -59,7 +60,7 @@ def list_audit_events(query: AuditQuery) -> AuditEventList:
     """Audit events of the admin's authority's staff, newest first."""
     admin = current_user()
     stmt = select(AuditEvent).join(User, AuditEvent.actor_user_id == User.id).where(
-        User.authority_id == admin.authority_id)
+        scope.covers_authority(admin, User.authority_id))
     if query.action:
         stmt = stmt.where(AuditEvent.action == query.action)
     if query.object_type:

@@ -25,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import selectinload
 
+from backend.accounts import scope as staff_scope
 from backend.accounts.models import Role, User
 from backend.admission.models import Offer, OfferStatus
 from backend.audit.services import client_fingerprint, record_audit
@@ -44,7 +45,6 @@ from backend.core.errors import ApiError
 from backend.core.timeutil import local_iso
 from backend.identity.models import Child
 from backend.onsite.models import OnsiteBooking, OnsiteSlot
-from backend.onsite.services import staff_may_act_for, staff_school, staff_season
 from backend.registrations.models import Registration
 from backend.registrations.services import my_registration
 from backend.schools.models import School, SeatPlan
@@ -96,8 +96,8 @@ def create_together_request(user: User, *, season_id: int, school_code: str | No
                             registration_ids: list[int], note: str,
                             address: str | None) -> TogetherRequest:
     """Record that a family asked for its twins/siblings to share a class (same guardian)."""
-    school = staff_school(user, school_code)
-    season = staff_season(user, season_id)
+    school = staff_scope.school_or_own(user, school_code)
+    season = staff_scope.season(user, season_id)
     if _live(school.id, season.id) is not None:
         raise ApiError(409, "ASSIGNMENT_FROZEN", "分班名单已锁定，不能再登记同班申请")
     offers = list(db.session.scalars(
@@ -129,8 +129,8 @@ def create_together_request(user: User, *, season_id: int, school_code: str | No
 def together_requests(user: User, season_id: int,
                       school_code: str | None) -> tuple[School, list[TogetherRequest]]:
     """A school's together requests in a season."""
-    school = staff_school(user, school_code)
-    season = staff_season(user, season_id)
+    school = staff_scope.school_or_own(user, school_code)
+    season = staff_scope.season(user, season_id)
     return school, list(db.session.scalars(
         select(TogetherRequest).where(TogetherRequest.school_id == school.id,
                                       TogetherRequest.season_id == season.id)
@@ -142,8 +142,7 @@ def together_requests(user: User, season_id: int,
 def delete_together_request(user: User, request_id: int, address: str | None) -> None:
     """Withdraw a request before the input is frozen."""
     request = db.session.get(TogetherRequest, request_id)
-    school = db.session.get(School, request.school_id) if request else None
-    if request is None or school is None or not staff_may_act_for(user, school):
+    if request is None or not staff_scope.may_see_school(user, request.school):
         raise ApiError(404, "TOGETHER_REQUEST_NOT_FOUND", "未找到该同班申请")
     if _live(request.school_id, request.season_id) is not None:
         raise ApiError(409, "ASSIGNMENT_FROZEN", "分班名单已锁定，不能再修改同班申请")
@@ -197,7 +196,7 @@ class _Admitted:
 
 
 def _admitted(school_id: int, season_id: int) -> list[_Admitted]:
-    """The children of the school's confirmed offers (admission.services.admitted), as columns.
+    """The children of the school's confirmed offers (admission.offers.admitted), as columns.
 
     The same rows as `admitted()`, read as plain columns: a school of a few thousand
     children is committed in well under a second instead of building ORM objects.
@@ -218,8 +217,8 @@ def _admitted(school_id: int, season_id: int) -> list[_Admitted]:
 def commit_assignment(user: User, *, season_id: int, school_code: str | None, scope: str,
                       public_value_source: str, address: str | None) -> ClassAssignment:
     """Freeze who is assigned and under which rules; publish the commitment."""
-    school = staff_school(user, school_code)
-    season = staff_season(user, season_id)
+    school = staff_scope.school_or_own(user, school_code)
+    season = staff_scope.season(user, season_id)
     plan = db.session.scalar(select(SeatPlan).where(
         SeatPlan.school_id == school.id, SeatPlan.season_id == season.id))
     if plan is None:
@@ -274,7 +273,7 @@ def staff_assignment(user: User, assignment_id: int, *, lock: bool = False) -> C
     """An assignment in the caller's scope (404 otherwise)."""
     assignment = db.session.get(ClassAssignment, assignment_id, with_for_update=lock,
                                 populate_existing=lock)
-    if assignment is None or not staff_may_act_for(user, assignment.school):
+    if assignment is None or not staff_scope.may_see_school(user, assignment.school):
         raise ApiError(404, "ASSIGNMENT_NOT_FOUND", "未找到该分班")
     return assignment
 
@@ -397,13 +396,13 @@ def corrections_of(assignment_id: int) -> list[ClassCorrection]:
 def staff_assignments(user: User, season_id: int | None,
                       school_code: str | None) -> list[ClassAssignment]:
     """Assignments in the caller's scope, newest first."""
-    stmt = select(ClassAssignment).join(School, ClassAssignment.school_id == School.id)
-    if user.role is Role.SCHOOL_STAFF or school_code is not None:
-        stmt = stmt.where(ClassAssignment.school_id == staff_school(user, school_code).id)
-    else:
-        stmt = stmt.where(School.authority_id == user.authority_id)
+    stmt = select(ClassAssignment).where(
+        staff_scope.covers_school(user, ClassAssignment.school_id))
+    if school_code is not None:
+        stmt = stmt.where(
+            ClassAssignment.school_id == staff_scope.school_or_own(user, school_code).id)
     if season_id is not None:
-        stmt = stmt.where(ClassAssignment.season_id == staff_season(user, season_id).id)
+        stmt = stmt.where(ClassAssignment.season_id == staff_scope.season(user, season_id).id)
     return list(db.session.scalars(stmt.order_by(ClassAssignment.id.desc())))
 
 

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import selectinload
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.audit.services import client_fingerprint, record_audit
 from backend.complaints.models import (
@@ -165,7 +166,7 @@ def handled_complaint(user: User, complaint_id: int, *, lock: bool = False) -> C
     """A complaint the caller may handle: the bureau's own authority, else only assignments."""
     stmt = select(Complaint).where(Complaint.id == complaint_id)
     if user.role is Role.BUREAU_ADMIN:
-        stmt = stmt.where(Complaint.authority_id == user.authority_id)
+        stmt = stmt.where(scope.covers_authority(user, Complaint.authority_id))
     else:
         stmt = stmt.where(Complaint.assignee_user_id == user.id)
     return _load(stmt, lock)
@@ -207,7 +208,7 @@ def admin_complaints(admin: User, *, status: str | None, school: str | None,
                      type: str | None, overdue: bool | None, page: int,
                      page_size: int) -> Page:
     """Complaints of the admin's authority, nearest deadline first."""
-    stmt = select(Complaint).where(Complaint.authority_id == admin.authority_id)
+    stmt = select(Complaint).where(scope.covers_authority(admin, Complaint.authority_id))
     if status is not None:
         stmt = stmt.where(Complaint.status == ComplaintStatus(status))
     if school is not None:

@@ -25,6 +25,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.accounts.web import user_for_cookie
 from backend.announcements import schemas as announcement_schemas
@@ -40,9 +41,6 @@ from backend.schools.models import Region, RegionLevel, School
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
-
-# The overview polls the counts this often; the snapshot behind them refreshes every ~5 s.
-DEFAULT_REFRESH_SECONDS = 15
 
 # Pages are built from our own files only; ECharts and the document viewer set inline
 # styles through the DOM, which 'unsafe-inline' for styles (not scripts) allows.
@@ -117,11 +115,9 @@ def _options() -> dict[str, Any]:
     towns (school staff: their own school only)."""
     user: User = g.current_user
     schools = list(db.session.scalars(
-        select(School).where(School.authority_id == user.authority_id,
-                             *([School.id == user.school_id] if user.school_id else []))
-        .order_by(School.code)))
+        select(School).where(scope.covers_school(user, School.id)).order_by(School.code)))
     towns = list(db.session.scalars(
-        select(Region).where(Region.authority_id == user.authority_id,
+        select(Region).where(scope.covers_authority(user, Region.authority_id),
                              Region.level == RegionLevel.TOWN).order_by(Region.code)))
     return {
         "statuses": STATUS_NAMES, "bases": BASIS_NAMES,
@@ -153,8 +149,8 @@ def login() -> Any:
 @page()
 def overview() -> str:
     """总览: live counts against the plan, charts by day/hour, basis and category."""
-    # App config CONSOLE_REFRESH_SECONDS: how often the page asks for the counts again.
-    refresh = int(current_app.config.get("CONSOLE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
+    # The overview polls the counts this often; the snapshot behind them refreshes every ~5 s.
+    refresh = int(current_app.config["CONSOLE_REFRESH_SECONDS"])
     return render("console/overview.html", refresh_seconds=max(refresh, 1))
 
 

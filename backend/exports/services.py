@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.audit.services import client_fingerprint, record_audit
 from backend.authorities.models import EducationAuthority
@@ -175,14 +176,10 @@ def _rows(user: User, filters: Filters, full: bool, zone_name: str) -> Iterator[
 
 def _scope_names(user: User, filters: Filters) -> tuple[str, str, str, int]:
     """(ascii name, Chinese name, audited object type, object id) of what is exported."""
-    school: School | None = None
-    if filters.school:
-        school = resolve_school(user, filters.school)
-    elif user.role is Role.SCHOOL_STAFF:
-        school = db.session.get(School, user.school_id)
+    school = resolve_school(user, filters.school) if filters.school else scope.own_school(user)
     if school is not None:
         return school.code, school.name, "school", school.id
-    authority = db.session.get(EducationAuthority, user.authority_id)
+    authority = db.session.get(EducationAuthority, scope.authority_id(user))
     if authority is None:
         raise ApiError(404, "AUTHORITY_NOT_FOUND", "未找到该教育局")
     return authority.code, authority.name, "authority", authority.id
@@ -195,7 +192,7 @@ def export_registrations(user: User, filters: Filters, *, full: bool,
     if full and user.role is not Role.BUREAU_ADMIN:
         raise ApiError(403, "FULL_EXPORT_FORBIDDEN", "完整信息导出仅限教育局管理员")
     now = now or utcnow()
-    authority = db.session.get(EducationAuthority, user.authority_id)
+    authority = db.session.get(EducationAuthority, scope.authority_id(user))
     zone_name = authority.timezone if authority else None
     code, name, object_type, object_id = _scope_names(user, filters)
     columns = [(header, key) for header, key, only_full in COLUMNS if full or not only_full]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.authorities.services import resolve_authority
 from backend.core.api import api
 from backend.core.auth import current_user, require_roles
 from backend.core.errors import ApiError
-from backend.identity import reveal, services
+from backend.identity import services
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES, UPLOAD_KIND_NAMES
 from backend.identity.models import Child
 from backend.identity.schemas import (
@@ -29,8 +29,6 @@ from backend.identity.schemas import (
     GuardianOut,
     IdentityIn,
     RequiredDocumentOut,
-    RevealIn,
-    RevealOut,
 )
 from backend.identity.serializers import child_out, dispute_out, guardian_out
 from backend.identity.verifiers import current_verifier
@@ -180,11 +178,3 @@ def resolve_dispute(dispute_id: int, body: DisputeResolveIn) -> DisputeOut:
     """Transfer the binding to the requester or reject the dispute (audited)."""
     dispute = services.resolve_dispute(current_user(), dispute_id, body.decision, body.note)
     return dispute_out(dispute)
-
-
-@bp.post("/staff/children/<int:child_id>/reveal")
-@require_roles("school_staff", "bureau_admin")
-@api(body=RevealIn, response=RevealOut, errors=(404,))
-def reveal_child(child_id: int, body: RevealIn) -> RevealOut:
-    """Show one child's full record to staff who may see it; written to the audit log."""
-    return reveal.reveal_child(current_user(), child_id, body.reason, request.remote_addr)

@@ -51,7 +51,8 @@ def _address(region: Region | None, address: str) -> AddressOut | None:
 
 def child_out(child: Child, season: Season | None) -> ChildOut:
     """A child for its guardian, with eligibility for `season` explained."""
-    result = eligibility(child.birth_date, season)
+    result = eligibility(child.birth_date, season.year if season else None,
+                         season.age_cutoff if season else None)
     permit = child.residence_permit
     disability = child.disability
     hukou = _address(child.hukou_region, child.hukou_address)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
-from backend.accounts.sessions import revoke_all_sessions
 from backend.audit.services import record_audit
 from backend.core import pii
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
-from backend.core.redis import redis_store
+from backend.core.events import answered_yes
+from backend.core.sessions import revoke_all_sessions
 from backend.core.timeutil import zone
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
 from backend.identity.documents import ParsedDocument, parse_document
+from backend.identity.events import binding_transferred, child_changed, child_edit_asked
 from backend.identity.models import (
     Child,
     DisputeStatus,
@@ -31,9 +32,6 @@ from backend.identity.models import (
     Sex,
 )
 from backend.identity.verifiers import current_verifier
-from backend.registrations.facts import child as warm_child
-from backend.registrations.facts import refresh_children
-from backend.registrations.models import INACTIVE_STATUSES, Registration
 from backend.schools.models import Region, RegionLevel
 from backend.wechat.client import WeChatError, WeChatUnavailable, wechat
 
@@ -232,9 +230,9 @@ def add_child(user: User, data: dict[str, Any]) -> Child:
     )
     db.session.add(child)
     _flush_unique(_child_conflict(index, guardian))
-    # Warm the intake's cache now, so the family can register even if the database is
-    # briefly away at the opening minute.
-    after_commit(functools.partial(warm_child, child.id))
+    # Registrations warm the intake's cache at commit, so the family can register even if
+    # the database is briefly away at the opening minute.
+    child_changed.send(child_ids=[child.id], added=True)
     logger.info("child added guardian_id=%s child_id=%s", guardian.id, child.id)
     return child
 
@@ -253,32 +251,14 @@ def get_child(user: User, child_id: int) -> Child:
     return child
 
 
-def has_active_registration(child: Child) -> bool:
-    """Whether any registration of the child is still active."""
-    return db.session.scalar(select(Registration.id).where(
-        Registration.child_id == child.id, Registration.status.not_in(INACTIVE_STATUSES)
-    ).limit(1)) is not None
-
-
-def _submission_in_flight(child: Child) -> bool:
-    # A queued submission lives only in Redis until the worker writes it: its holder key
-    # locks the child's details, or the zone checked at submission could change under it.
-    from backend.registrations.intake import child_holder_key
-    from backend.seasons.services import current_season
-
-    try:
-        season = current_season(child.hukou_region.authority_id)
-    except ApiError:
-        return False
-    return bool(redis_store.client.exists(child_holder_key(season.id, child.id)))
-
-
 def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
     """Change a child's name, addresses or groups while no registration is active."""
     child = get_child(user, child_id)
-    if has_active_registration(child) or _submission_in_flight(child):
+    # Locked while a registration needs the details as they were submitted (the zone
+    # checked at submission must not change under it): the registrations domain answers.
+    if answered_yes(child_edit_asked.send(child)):
         raise ApiError(409, "CHILD_LOCKED", "该儿童已提交报名，请通过“修改报名信息”办理")
-    after_commit(functools.partial(refresh_children, [child.id]))
+    child_changed.send(child_ids=[child.id], added=False)
     if changes.get("name"):
         child.name = changes["name"].strip()
     if changes.get("hukou"):
@@ -357,30 +337,20 @@ def dispute_view(dispute: IdentityDispute) -> DisputeView:
 
 def list_disputes(admin: User, status: str | None) -> list[IdentityDispute]:
     """Disputes of the admin's authority, newest first."""
-    stmt = select(IdentityDispute).where(IdentityDispute.authority_id == admin.authority_id)
+    stmt = select(IdentityDispute).where(
+        scope.covers_authority(admin, IdentityDispute.authority_id))
     if status:
         stmt = stmt.where(IdentityDispute.status == DisputeStatus(status))
     return list(db.session.scalars(stmt.order_by(IdentityDispute.id.desc())))
 
 
 def _move_family_records(old_user_id: int, new_user_id: int, guardian: Guardian) -> None:
-    """The family's registrations and documents follow the binding to the new account."""
-    from backend.registrations.facts import refresh_uploads
-    from backend.uploads.models import Upload
+    """The family's documents follow the binding; the registrations domain moves the rest."""
+    from backend.uploads.services import transfer_uploads
 
-    child_ids = [c.id for c in guardian.children]
-    if child_ids:
-        db.session.execute(update(Registration).where(
-            Registration.child_id.in_(child_ids),
-            Registration.submitted_by_user_id == old_user_id,
-        ).values(submitted_by_user_id=new_user_id))
-    upload_ids = list(db.session.scalars(
-        select(Upload.id).where(Upload.owner_user_id == old_user_id)))
-    if upload_ids:
-        db.session.execute(update(Upload).where(Upload.id.in_(upload_ids))
-                           .values(owner_user_id=new_user_id))
-    after_commit(functools.partial(refresh_children, child_ids))
-    after_commit(functools.partial(refresh_uploads, upload_ids))
+    transfer_uploads(old_user_id, new_user_id)
+    binding_transferred.send(old_user_id=old_user_id, new_user_id=new_user_id,
+                             child_ids=[c.id for c in guardian.children])
 
 
 def _in_authority(guardian: Guardian, authority_id: int | None) -> bool:
@@ -392,8 +362,8 @@ def _in_authority(guardian: Guardian, authority_id: int | None) -> bool:
 def resolve_dispute(admin: User, dispute_id: int, decision: str, note: str) -> IdentityDispute:
     """Transfer the binding to the requester or reject; either way audited."""
     dispute = db.session.get(IdentityDispute, dispute_id)
-    if (dispute is None or dispute.authority_id != admin.authority_id
-            or not _in_authority(dispute.guardian, admin.authority_id)):
+    if (dispute is None or scope.scope_of(admin).authority_id != dispute.authority_id
+            or not _in_authority(dispute.guardian, dispute.authority_id)):
         raise ApiError(404, "DISPUTE_NOT_FOUND", "未找到该申诉")
     if dispute.status is not DisputeStatus.OPEN:
         raise ApiError(409, "DISPUTE_ALREADY_RESOLVED", "该申诉已处理")

@@ -4,7 +4,8 @@ Only a registration with a confirmed offer books, at the school of that offer. A
 `booked` counter is incremented by one conditional UPDATE (`booked < capacity`) in the
 booking's transaction, with a CHECK constraint behind it, so concurrent bookings can never
 overfill a slot. School staff see and act on their own school only; bureau admins on the
-schools of their authority; anything else is 404, like a slot that does not exist.
+schools of their authority (`backend.accounts.scope`); anything else is 404, like a slot that
+does not exist.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.orm import selectinload
 
-from backend.accounts.models import Role, User
+from backend.accounts import scope
+from backend.accounts.models import User
 from backend.admission.models import Offer, OfferStatus
 from backend.audit.services import client_fingerprint, record_audit
 from backend.core.db import db, utcnow
@@ -30,7 +32,6 @@ from backend.onsite.models import OnsiteBooking, OnsiteSlot
 from backend.registrations.models import Registration
 from backend.registrations.services import my_registration
 from backend.schools.models import School
-from backend.seasons.models import Season
 
 logger = logging.getLogger(__name__)
 
@@ -49,40 +50,7 @@ def _booking_not_found() -> ApiError:
     return ApiError(404, "BOOKING_NOT_FOUND", "未找到该预约")
 
 
-# --- scope ---------------------------------------------------------------------------------
-
-
-def staff_school(user: User, code: str | None) -> School:
-    """The school a staff request is about: school staff their own, bureau admins by code."""
-    if user.role is Role.SCHOOL_STAFF:
-        school = db.session.get(School, user.school_id)
-        if school is None or (code is not None and code != school.code):
-            raise ApiError(404, "SCHOOL_NOT_FOUND", "未找到该学校")
-        return school
-    if code is None:
-        raise ApiError(422, "SCHOOL_REQUIRED", "请指定学校")
-    school = db.session.scalar(select(School).where(
-        School.code == code, School.authority_id == user.authority_id))
-    if school is None:
-        raise ApiError(404, "SCHOOL_NOT_FOUND", "未找到该学校")
-    return school
-
-
-def staff_season(user: User, season_id: int) -> Season:
-    """A season of the caller's authority (404 otherwise)."""
-    season = db.session.get(Season, season_id)
-    if season is None or season.authority_id != user.authority_id:
-        raise ApiError(404, "SEASON_NOT_FOUND", "未找到该招生季")
-    return season
-
-
-def staff_may_act_for(user: User, school: School) -> bool:
-    """School staff: their school. Bureau admins: a school of their authority."""
-    if user.role is Role.SCHOOL_STAFF:
-        return user.school_id == school.id
-    if user.role is Role.BUREAU_ADMIN:
-        return user.authority_id == school.authority_id
-    return False
+# --- shared helpers ------------------------------------------------------------------------
 
 
 def zone_name(school: School) -> str:
@@ -116,8 +84,8 @@ def create_slot(user: User, *, season_id: int, school_code: str | None,
                 starts_at: dt.datetime, ends_at: dt.datetime, place: str, capacity: int,
                 note: str) -> OnsiteSlot:
     """A new slot of the school in the season."""
-    school = staff_school(user, school_code)
-    season = staff_season(user, season_id)
+    school = scope.school_or_own(user, school_code)
+    season = scope.season(user, season_id)
     tz = zone_name(school)
     starts, ends = _aware(starts_at, tz), _aware(ends_at, tz)
     _check_times(starts, ends)
@@ -139,7 +107,7 @@ def create_slot(user: User, *, season_id: int, school_code: str | None,
 def staff_slot(user: User, slot_id: int, *, lock: bool = False) -> OnsiteSlot:
     """A slot in the caller's scope (404 otherwise)."""
     slot = db.session.get(OnsiteSlot, slot_id, with_for_update=lock, populate_existing=lock)
-    if slot is None or not staff_may_act_for(user, slot.school):
+    if slot is None or not scope.may_see_school(user, slot.school):
         raise _slot_not_found()
     return slot
 
@@ -186,13 +154,11 @@ def delete_slot(user: User, slot_id: int) -> None:
 
 def _slots_in_scope(user: User, season_id: int | None,
                     school_code: str | None) -> Select[OnsiteSlot]:
-    stmt = select(OnsiteSlot).join(School, OnsiteSlot.school_id == School.id)
-    if user.role is Role.SCHOOL_STAFF or school_code is not None:
-        stmt = stmt.where(OnsiteSlot.school_id == staff_school(user, school_code).id)
-    else:
-        stmt = stmt.where(School.authority_id == user.authority_id)
+    stmt = select(OnsiteSlot).where(scope.covers_school(user, OnsiteSlot.school_id))
+    if school_code is not None:
+        stmt = stmt.where(OnsiteSlot.school_id == scope.school_or_own(user, school_code).id)
     if season_id is not None:
-        stmt = stmt.where(OnsiteSlot.season_id == staff_season(user, season_id).id)
+        stmt = stmt.where(OnsiteSlot.season_id == scope.season(user, season_id).id)
     return stmt
 
 
@@ -321,7 +287,7 @@ def assign_slot(user: User, registration_id: int, slot_id: int,
     """Staff put an admitted child of their school in a slot (audited)."""
     registration = db.session.get(Registration, registration_id)
     offer = confirmed_offer(registration_id) if registration is not None else None
-    if registration is None or offer is None or not staff_may_act_for(user, offer.school):
+    if registration is None or offer is None or not scope.may_see_school(user, offer.school):
         raise ApiError(404, "ADMITTED_REGISTRATION_NOT_FOUND", "未找到该已确认录取的报名")
     booking = _book(user, registration, offer, slot_id, as_staff=True)
     record_audit(db.session, action="onsite.assign", actor_user_id=user.id,
@@ -409,7 +375,9 @@ def check_in(user: User, code_text: str, address: str | None) -> CheckIn:
         logger.warning("onsite check-in refused: invalid ticket by user_id=%s", user.id)
         raise ApiError(422, "TICKET_INVALID",
                        "入场凭证无效：不是本平台签发的凭证，或已改约失效（请出示最新凭证）")
-    if booking.school_id != user.school_id:
+    # The family came to the wrong school: a business answer, not a scope one. Only school
+    # staff check families in; a bureau admin's "own school" is none, so never this one.
+    if not (scope.is_school_staff(user) and scope.may_see_school(user, booking.school)):
         logger.warning("onsite check-in refused: other school's ticket booking_id=%s "
                        "by user_id=%s", booking.id, user.id)
         raise ApiError(409, "TICKET_OTHER_SCHOOL", "该凭证不是本校的入场凭证，请家长前往预约的学校")

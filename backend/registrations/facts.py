@@ -17,11 +17,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from backend.core.db import db
 from backend.core.errors import ApiError
+from backend.core.jobs import INTAKE
 from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
 from backend.schools.models import Region
 from backend.uploads.models import Upload
-from backend.worker.queue import INTAKE
 
 TTL = 30 * 24 * 3600
 

@@ -1,8 +1,9 @@
-"""Registration intake: cheap, final checks in the request, then one atomic Redis script.
+"""Registration intake, the Redis side: read the facts, run the checks, queue atomically.
 
-The script does idempotency, the one-active-registration-per-child rule for submissions in
-flight, backpressure and the XADD in one step, so two submissions can never both pass. The
-worker turns queued submissions into rows; nothing here ranks by time (报名先后不影响录取).
+The checks themselves are pure (`checks.py`). One Lua script does idempotency, the
+one-active-registration-per-child rule for submissions in flight, backpressure and the XADD
+in one step, so two submissions can never both pass. The worker turns queued submissions
+into rows; nothing here ranks by time (报名先后不影响录取).
 """
 
 from __future__ import annotations
@@ -17,26 +18,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import current_app, request
 
+from backend.core.auth import read_session
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
+from backend.core.jobs import INTAKE, stream_key
 from backend.core.redis import redis_store
-from backend.identity.eligibility import eligibility
-from backend.registrations import catalog, facts
-from backend.registrations.materials import missing_uploads
-from backend.registrations.models import (
-    Basis,
-    Registration,
-    RegistrationStatus,
-)
-from backend.uploads.models import UploadKind
-from backend.worker.queue import INTAKE, stream_key
+from backend.core.sessions import SessionInfo
+from backend.registrations import catalog, checks, facts
+from backend.registrations.checks import Checked, already_registered
+from backend.registrations.models import Registration, RegistrationStatus
 
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
-FAIRNESS_NOTICE = "报名先后不影响录取"
 TICKET_TTL = 60 * 24 * 3600  # tickets and holder keys outlive any registration window
 
 # KEYS: idempotency, child holder, stream, ticket hash, sequence, processed counter
@@ -110,34 +106,6 @@ class Receipt:
     position: int | None
 
 
-def _local(value: dt.datetime, zone_name: str) -> str:
-    from backend.core.timeutil import zone
-
-    local = value.astimezone(zone(zone_name))
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def _check_window(season: catalog.SeasonFacts, now: dt.datetime) -> None:
-    if now < season.opens_at:
-        raise ApiError(409, "REGISTRATION_NOT_OPEN",
-                       f"报名尚未开始，开始时间：{_local(season.opens_at, season.timezone)}"
-                       f"（{FAIRNESS_NOTICE}）",
-                       details={"opens_at": season.opens_at.isoformat()})
-    if now >= season.closes_at:
-        raise ApiError(409, "REGISTRATION_CLOSED",
-                       f"报名已于{_local(season.closes_at, season.timezone)}截止")
-
-
-def _region_for_basis(child: facts.ChildFacts, basis: Basis) -> int:
-    if basis is Basis.HUKOU:
-        return child.hukou_region_id
-    if child.residence_region_id is None:
-        raise ApiError(422, "RESIDENCE_REQUIRED", "按居住地报名，请先在儿童信息中填写实际居住地址")
-    if basis is Basis.RESIDENCE_PERMIT and not child.has_residence_permit:
-        raise ApiError(422, "RESIDENCE_PERMIT_REQUIRED", "按居住证报名，请先在儿童信息中填写居住证")
-    return child.residence_region_id
-
-
 def current_receipt(ticket: str) -> Receipt:
     """A ticket's state now, with its queue position while queued."""
     state = _redis().hgetall(ticket_key(ticket))
@@ -189,26 +157,12 @@ def _queued(outcome: str, value: str, ticket: str, user_id: int,
     if outcome == "duplicate":
         return current_receipt(value)
     if outcome == "conflict":
-        raise _already_registered()
+        raise already_registered()
     if outcome == "full":
         raise ApiError(503, "QUEUE_FULL", "报名人数较多，请稍后再提交（报名先后不影响录取）",
                        headers={"Retry-After": str(current_app.config["INTAKE_RETRY_AFTER"])})
     logger.debug("intake queued user_id=%s ticket=%s", user_id, ticket)
     return Receipt(ticket=ticket, state="queued", position=position)
-
-
-def _check_documents(user_id: int, basis: Basis, categories: list[str],
-                     upload_ids: list[str],
-                     owned: dict[str, tuple[int, str]] | None = None) -> None:
-    if owned is None:
-        owned = facts.uploads(upload_ids)
-    if any(owned.get(u, (None, ""))[0] != user_id for u in upload_ids):
-        raise ApiError(422, "UPLOAD_NOT_FOUND", "部分材料不存在或已删除，请重新上传")
-    have = {UploadKind(kind) for _owner, kind in owned.values()}
-    missing = missing_uploads(basis, categories, have)
-    if missing:
-        raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料，请上传后再提交",
-                       details={"missing": missing})
 
 
 def _earlier_answer(user_id: int, idempotency_key: str) -> tuple[str, Receipt | None]:
@@ -232,30 +186,6 @@ def _earlier_receipt(idem: str, known: Any) -> Receipt | None:
     return current_receipt(known.decode())
 
 
-def _placement(school: catalog.SchoolFacts, child: facts.ChildFacts,
-               basis: str) -> tuple[Basis, bool]:
-    """The basis, checked against the school, and whether the child is out of its zone."""
-    registration_basis = Basis(basis)
-    if school.bases is not None and basis not in school.bases:
-        raise ApiError(422, "BASIS_NOT_ACCEPTED", "该校不接受此类报名依据，请查看学校招生办法")
-    out_of_zone = _region_for_basis(child, registration_basis) not in school.zone_region_ids
-    # 划片: public schools admit their zone; private schools (公民同招) admit county-wide,
-    # i.e. children whose household registration is in the school's county.
-    if out_of_zone and (not school.is_private or child.authority_id != school.authority_id):
-        raise ApiError(422, "OUT_OF_ZONE", f"所选地址不在{school.name}的招生范围内，请查询划片学校")
-    return registration_basis, out_of_zone
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A submission that passed every check: where it goes and how."""
-
-    school: catalog.SchoolFacts
-    season: catalog.SeasonFacts
-    basis: Basis
-    out_of_zone: bool
-
-
 def read_facts(idem: str | None, child_id: int,
                upload_ids: list[str]) -> tuple[Any, Any, list[Any]]:
     """The key's earlier answer and the child's and documents' cached facts, in one trip."""
@@ -272,21 +202,13 @@ def read_facts(idem: str | None, child_id: int,
 def check_submission(user_id: int, *, child_id: int, school_code: str, basis: str,
                      upload_ids: list[str], cached_child: Any, cached_uploads: list[Any],
                      now: dt.datetime) -> Checked:
-    """The synchronous checks, final and cheap: window, child, eligibility, zone, documents."""
+    """Look the school and season up in the catalogue, parse the cached facts, check them."""
     school = catalog.school(school_code)
     season = catalog.season(school.authority_id)
-    _check_window(season, now)
-    child = facts.child_from(child_id, cached_child)
-    if child is None or child.owner_user_id != user_id:
-        raise ApiError(404, "CHILD_NOT_FOUND", "未找到该儿童信息")
-    verdict = eligibility(child.birth_date, _SeasonView(season))  # type: ignore[arg-type]
-    if not verdict.eligible:
-        raise ApiError(422, "NOT_ELIGIBLE", verdict.reason)
-    registration_basis, out_of_zone = _placement(school, child, basis)
-    _check_documents(user_id, registration_basis, child.categories, upload_ids,
-                     facts.uploads_from(upload_ids, cached_uploads))
-    return Checked(school=school, season=season, basis=registration_basis,
-                   out_of_zone=out_of_zone)
+    return checks.check_submission(
+        user_id, school=school, season=season, child_id=child_id,
+        child=facts.child_from(child_id, cached_child), basis=basis, upload_ids=upload_ids,
+        owned=facts.uploads_from(upload_ids, cached_uploads), now=now)
 
 
 MAX_PREFETCHED_UPLOADS = 20
@@ -307,8 +229,18 @@ def submit_keys(body: Any) -> list[str]:
     return keys
 
 
-def _from_prefetched(cached: dict[str, Any], child_id: int,
-                     upload_ids: list[str]) -> tuple[Any, list[Any]]:
+def read_submitter(limits: tuple[str, ...]) -> tuple[SessionInfo | None, dict[str, Any]]:
+    """The caller's session, its rate-limit windows and the facts the body names: one trip.
+
+    Runs before the body is validated (authentication and limits come first), so the keys
+    are taken from the raw JSON; `cached_facts` reads whatever this could not interpret.
+    """
+    return read_session(limits, keys=lambda: submit_keys(request.get_json(silent=True)))
+
+
+def cached_facts(cached: dict[str, Any], child_id: int,
+                 upload_ids: list[str]) -> tuple[Any, list[Any]]:
+    """The child's and documents' raw cached facts, from `cached` or read now if missing."""
     keys = [facts.child_key(child_id), *(facts.upload_key(u) for u in upload_ids)]
     values = dict(cached)
     missing = [k for k in keys if k not in values]
@@ -322,9 +254,10 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
            cached: dict[str, Any] | None = None) -> Receipt:
     """Check a submission and queue it; the same key always gives the same ticket.
 
-    `cached`: the facts `submit_keys` named, already read with the session; then the key's
-    earlier answer is left to the queueing script (and, when a check fails, looked up so a
-    retry still gets its ticket), which saves a round trip on every submission.
+    `cached`: the facts `submit_keys` named, read with the session (`read_submitter`);
+    then the key's earlier answer is left to the queueing script (and, when a check fails,
+    looked up so a retry still gets its ticket), which saves a round trip on every
+    submission.
     """
     idem = _idempotency_key(user_id, idempotency_key)
     if cached is None:
@@ -333,7 +266,7 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
         if earlier is not None:
             return earlier
     else:
-        cached_child, cached_uploads = _from_prefetched(cached, child_id, upload_ids)
+        cached_child, cached_uploads = cached_facts(cached, child_id, upload_ids)
     try:
         _check_durable_redis()
         now = now or utcnow()
@@ -384,18 +317,20 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
     if registration.status is RegistrationStatus.SUBMITTED:
         # While review has not started, edits follow the registration window; a return
         # for correction carries its own fix deadline.
-        _check_window(catalog.season(school.authority_id), now)
+        checks.check_window(catalog.season(school.authority_id), now)
     elif registration.fix_deadline is not None and now >= registration.fix_deadline:
         # The fix window the reviewer set is over: the school decides what happens next.
-        deadline = _local(registration.fix_deadline, registration.school.authority.timezone)
+        deadline = checks.local_text(registration.fix_deadline,
+                                     registration.school.authority.timezone)
         raise ApiError(409, "FIX_DEADLINE_PASSED",
                        f"修改期限已于{deadline}截止，不能再修改，请联系学校",
                        details={"fix_deadline": registration.fix_deadline.isoformat()})
     child = facts.child(registration.child_id)
     if child is None or child.owner_user_id != user_id:
         raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
-    registration_basis, out_of_zone = _placement(school, child, basis)
-    _check_documents(user_id, registration_basis, child.categories, upload_ids)
+    registration_basis, out_of_zone = checks.placement(school, child, basis)
+    checks.check_documents(user_id, registration_basis, child.categories, upload_ids,
+                           facts.uploads(upload_ids))
     ticket = "T" + secrets.token_hex(12)
     payload = json.dumps({
         "ticket": ticket, "user_id": user_id, "registration_id": registration.id,
@@ -405,19 +340,6 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
     outcome, value, position = _run_script(idem, intake_key("none"), ticket, payload,
                                            user_id, "registration.update")
     return _queued(outcome, value, ticket, user_id, position)
-
-
-class _SeasonView:
-    """Adapter so the eligibility rule reads cached season facts like a Season."""
-
-    def __init__(self, facts: catalog.SeasonFacts) -> None:
-        self.year = facts.year
-        self.age_cutoff = facts.age_cutoff
-
-
-def _already_registered() -> ApiError:
-    return ApiError(409, "ALREADY_REGISTERED",
-                    "该儿童本学年已有有效报名；如需更改学校，请先撤回原报名")
 
 
 _durable_until = 0.0

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.core.db import utcnow
+from backend.core.jobs import Effects, batch_handler, on_dead_letter
 from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
 from backend.notices.models import Notice, NoticeStatus
@@ -24,7 +25,6 @@ from backend.registrations.models import (
 )
 from backend.schools.models import School
 from backend.uploads.models import Upload
-from backend.worker.registry import Effects, batch_handler, on_dead_letter
 
 logger = logging.getLogger(__name__)
 

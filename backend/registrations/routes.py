@@ -1,46 +1,46 @@
-"""Registrations API: submit (queued), follow the ticket, read, withdraw; dead letters."""
+"""Registrations API: submit (queued), follow the ticket, read, withdraw; staff reveal."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, request
-from pydantic import BaseModel, ConfigDict, Field
+from flask import Blueprint, Response, jsonify, request
 
 from backend.core.api import api
 from backend.core.auth import (
+    admit,
     current_user,
     current_user_id,
-    prefetched,
     require_roles,
     require_session,
 )
 from backend.core.timeutil import local_iso
-from backend.registrations import intake, services
+from backend.identity.categories import CATEGORIES, UPLOAD_KIND_NAMES
+from backend.identity.schemas import CategoryOut, RequiredDocumentOut, RevealIn, RevealOut
+from backend.registrations import intake, reveal, services
+from backend.registrations.materials import BASIS_UPLOADS
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.registrations.schemas import (
     STATUS_NAMES,
+    BasisRequirementOut,
     CorrectionOut,
-    DeadLetterList,
-    DeadLetterOut,
     EditIn,
     RegistrationList,
     RegistrationOut,
+    RequirementsOut,
     SubmitIn,
     TicketOut,
     TimelineEntry,
 )
 from backend.reviews import reasons
+from backend.uploads.models import UploadKind
 
 bp = Blueprint("registrations", __name__, url_prefix="/api/v1")
 
-
-class ReplayOut(BaseModel):
-    """Where a replayed message now waits."""
-
-    model_config = ConfigDict(extra="forbid")
-    stream: str
-    message_id: str = Field(description="the new stream id")
+# The tables below change only with a release.
+REQUIREMENTS_CACHE = "public, max-age=3600"
 
 
 def registration_out(registration: Registration) -> RegistrationOut:
@@ -78,17 +78,54 @@ def _correction(registration: Registration) -> CorrectionOut | None:
         note=last.note if last else None, fix_deadline=local_iso(registration.fix_deadline))
 
 
+def _document(kind: UploadKind) -> RequiredDocumentOut:
+    return RequiredDocumentOut(kind=kind.value, name=UPLOAD_KIND_NAMES[kind])
+
+
+@bp.get("/registrations/requirements")
+@api(response=RequirementsOut)
+def get_requirements() -> Response:
+    """Documents each basis needs and those each special group adds, as the intake checks."""
+    body = RequirementsOut(
+        bases=[BasisRequirementOut(basis=basis.value,
+                                   documents=[[_document(k) for k in group] for group in groups])
+               for basis, groups in BASIS_UPLOADS.items()],
+        categories=[CategoryOut(key=key, name=name,
+                                required_documents=[_document(k) for k in kinds])
+                    for key, (name, kinds) in CATEGORIES.items()],
+        document_kinds={k.value: name for k, name in UPLOAD_KIND_NAMES.items()},
+    )
+    response = jsonify(body.model_dump(mode="json"))
+    response.headers["Cache-Control"] = REQUIREMENTS_CACHE
+    return response
+
+
+def submitter(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The parent's session, both rate-limit windows and the facts the body names, read in
+    one Redis round trip before the body is validated; the facts go to the view as `cached`.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        info, cached = intake.read_submitter(
+            limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"))
+        admit(info, ("parent",))
+        return view(*args, cached=cached, **kwargs)
+
+    wrapper._api_roles = ("parent",)  # type: ignore[attr-defined]
+    return wrapper
+
+
 @bp.post("/registrations")
-@require_session("parent", limits=("SUBMIT_LIMIT_PER_CALLER", "SUBMIT_LIMIT_PER_ADDRESS"),
-                 reads=intake.submit_keys)
+@submitter
 @api(body=SubmitIn, response=TicketOut, status=202, errors=(404, 409, 429, 503),
      headers={"Idempotency-Key": "8-64 letters/digits; the same key returns the same ticket"})
-def submit_registration(body: SubmitIn) -> TicketOut:
+def submit_registration(body: SubmitIn, cached: dict[str, Any]) -> TicketOut:
     """Queue a registration (header Idempotency-Key); 202 with a ticket to follow."""
     receipt = intake.submit(
         current_user_id(), idempotency_key=request.headers.get("Idempotency-Key", ""),
         child_id=body.child_id, school_code=body.school_code, basis=body.basis,
-        upload_ids=body.upload_ids, cached=prefetched())
+        upload_ids=body.upload_ids, cached=cached)
     return TicketOut(ticket=receipt.ticket, state=receipt.state,  # type: ignore[arg-type]
                      position=receipt.position)
 
@@ -140,17 +177,9 @@ def withdraw_registration(registration_id: int) -> RegistrationOut:
     return registration_out(services.withdraw(current_user(), registration_id))
 
 
-@bp.get("/admin/dead-letters")
-@require_roles("bureau_admin")
-@api(response=DeadLetterList)
-def list_dead_letters() -> DeadLetterList:
-    """Queue messages that kept failing, with the reason."""
-    return DeadLetterList(items=[DeadLetterOut(**d) for d in services.dead_letters()])
-
-
-@bp.post("/admin/dead-letters/<stream>/<message_id>/replay")
-@require_roles("bureau_admin")
-@api(response=ReplayOut, errors=(404,))
-def replay_dead_letter(stream: str, message_id: str) -> ReplayOut:
-    """Put a dead-lettered message back on its stream."""
-    return ReplayOut(stream=stream, message_id=services.replay_dead_letter(stream, message_id))
+@bp.post("/staff/children/<int:child_id>/reveal")
+@require_roles("school_staff", "bureau_admin")
+@api(body=RevealIn, response=RevealOut, errors=(404,))
+def reveal_child(child_id: int, body: RevealIn) -> RevealOut:
+    """Show one child's full record to staff who may see it; written to the audit log."""
+    return reveal.reveal_child(current_user(), child_id, body.reason, request.remote_addr)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.identity.schemas import CategoryOut, RequiredDocumentOut
+
 BasisName = Literal["hukou", "residence", "residence_permit"]
 StatusName = Literal["submitted", "under_review", "returned", "bureau_review", "approved",
                      "rejected", "withdrawn"]
@@ -95,18 +97,17 @@ class RegistrationList(BaseModel):
     fairness_notice: str = FAIRNESS
 
 
-class DeadLetterOut(BaseModel):
-    """A message that kept failing, with the reason (no personal data in it)."""
+class BasisRequirementOut(BaseModel):
+    """The documents one basis needs."""
 
-    id: str
-    stream: str
-    type: str
-    reason: str
-    failed_at: str
-    original_id: str
+    basis: BasisName
+    documents: list[list[RequiredDocumentOut]] = Field(
+        description="every group is required; any one document of a group fills it")
 
 
-class DeadLetterList(BaseModel):
-    """Dead-lettered messages of every stream."""
+class RequirementsOut(BaseModel):
+    """What a registration must carry: per basis, plus what each special group adds."""
 
-    items: list[DeadLetterOut]
+    bases: list[BasisRequirementOut]
+    categories: list[CategoryOut]
+    document_kinds: dict[str, str] = Field(description="every upload kind's Chinese label")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +16,6 @@ from backend.registrations import intake, transitions
 from backend.registrations.models import Registration
 from backend.registrations.transitions import Action, Actor
 from backend.seasons.models import Season
-from backend.worker.queue import GROUP, STREAMS, dead_letter_key, stream_key
 
 logger = logging.getLogger(__name__)
 
@@ -90,38 +88,3 @@ def ticket_status(user_id: int, ticket: str) -> dict[str, Any]:
         result["error"] = {"code": state[b"error_code"].decode(),
                            "message": state[b"error_message"].decode()}
     return result
-
-
-def dead_letters() -> list[dict[str, str]]:
-    """Messages that kept failing, on every stream, oldest first."""
-    client: Any = redis_store.client
-    items = []
-    for stream in STREAMS:
-        for message_id, fields in client.xrange(dead_letter_key(stream)):
-            items.append({
-                "id": message_id.decode(), "stream": stream,
-                "type": fields.get(b"type", b"").decode(),
-                "reason": fields.get(b"reason", b"").decode(),
-                "failed_at": fields.get(b"failed_at", b"").decode(),
-                "original_id": fields.get(b"original_id", b"").decode(),
-            })
-    return items
-
-
-def replay_dead_letter(stream: str, message_id: str) -> str:
-    """Put a dead-lettered message back on its stream (after the cause was fixed)."""
-    if stream not in STREAMS or not re.fullmatch(r"\d{1,19}-\d{1,19}", message_id):
-        raise ApiError(404, "DEAD_LETTER_NOT_FOUND", "未找到该失败消息")
-    client: Any = redis_store.client
-    found = client.xrange(dead_letter_key(stream), min=message_id, max=message_id)
-    if not found:
-        raise ApiError(404, "DEAD_LETTER_NOT_FOUND", "未找到该失败消息")
-    fields = {k.decode(): v for k, v in found[0][1].items()
-              if k not in (b"reason", b"failed_at", b"original_id")}
-    with client.pipeline() as pipe:
-        pipe.xadd(stream_key(stream), fields)
-        pipe.xdel(dead_letter_key(stream), message_id)
-        new_id, _deleted = pipe.execute()
-    logger.info("dead letter replayed stream=%s message_id=%s group=%s", stream, message_id,
-                GROUP)
-    return str(new_id.decode() if isinstance(new_id, bytes) else new_id)

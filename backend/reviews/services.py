@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.audit.services import client_fingerprint, record_audit
 from backend.core.db import db, utcnow
@@ -90,24 +91,6 @@ def actor_of(user: User) -> Actor:
     raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
 
 
-def _scope(user: User) -> ColumnElement[bool]:
-    """The registrations a reviewer may see (the query joins School)."""
-    if user.role is Role.SCHOOL_STAFF and user.school_id is not None:
-        return Registration.school_id == user.school_id
-    if user.role is Role.BUREAU_ADMIN and user.authority_id is not None:
-        return School.authority_id == user.authority_id
-    return false()
-
-
-def _in_scope(user: User, registration: Registration) -> bool:
-    if user.role is Role.SCHOOL_STAFF:
-        return user.school_id is not None and registration.school_id == user.school_id
-    if user.role is Role.BUREAU_ADMIN:
-        return (user.authority_id is not None
-                and registration.school.authority_id == user.authority_id)
-    return False
-
-
 def _by_code_or_id(model: type[Region] | type[School], value: str) -> ColumnElement[bool]:
     condition = model.code == value
     if _NUMBER.fullmatch(value):
@@ -118,15 +101,15 @@ def _by_code_or_id(model: type[Region] | type[School], value: str) -> ColumnElem
 def resolve_school(user: User, value: str) -> School:
     """A school filter: one of the caller's (another school's code is 404 to school staff)."""
     school = db.session.scalar(select(School).where(
-        _by_code_or_id(School, value), School.authority_id == user.authority_id).limit(1))
-    if school is None or (user.role is Role.SCHOOL_STAFF and school.id != user.school_id):
-        raise ApiError(404, "SCHOOL_NOT_FOUND", "未找到该学校")
+        _by_code_or_id(School, value), scope.covers_school(user, School.id)).limit(1))
+    if school is None:
+        raise scope.not_found()
     return school
 
 
 def _resolve_town(user: User, value: str) -> Region:
     town = db.session.scalar(select(Region).where(
-        _by_code_or_id(Region, value), Region.authority_id == user.authority_id,
+        _by_code_or_id(Region, value), scope.covers_authority(user, Region.authority_id),
         Region.level == RegionLevel.TOWN).limit(1))
     if town is None:
         raise ApiError(404, "TOWN_NOT_FOUND", "未找到该乡镇")
@@ -163,7 +146,7 @@ def _escape_like(value: str) -> str:
 
 def criteria(user: User, filters: Filters) -> list[ColumnElement[bool]]:
     """WHERE clauses for a query over Registration joined with Child and School."""
-    where: list[ColumnElement[bool]] = [_scope(user)]
+    where: list[ColumnElement[bool]] = [scope.covers_school(user, Registration.school_id)]
     if filters.status:
         where.append(Registration.status == RegistrationStatus(filters.status))
     if filters.basis:
@@ -220,7 +203,7 @@ def staff_registration(user: User, registration_id: int, *, lock: bool = False) 
     """One registration in the caller's scope (404 otherwise); `lock` for a decision."""
     registration = db.session.get(Registration, registration_id, with_for_update=lock,
                                   populate_existing=lock)
-    if registration is None or not _in_scope(user, registration):
+    if registration is None or not scope.may_see_school(user, registration.school):
         raise _not_found()
     return registration
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from backend.accounts import scope
 from backend.audit.services import client_fingerprint
 from backend.core.api import api, validation_error
 from backend.core.auth import current_user, require_roles
@@ -53,7 +54,7 @@ def import_catalogue(kind: str) -> ImportResult:
     data, form = _uploaded_file()
     user = current_user()
     return importer.import_catalogue(
-        kind, data, authority_id=user.authority_id, dry_run=form.dry_run,
+        kind, data, authority_id=scope.authority_id(user), dry_run=form.dry_run,
         actor_user_id=user.id, actor_role=user.role.value,
         client_fingerprint=client_fingerprint(request.remote_addr),
     )

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from backend.core.jobs import Effects, batch_handler
 from backend.stats.services import refresh_counts, release_refresh
-from backend.worker.registry import Effects, batch_handler
 
 logger = logging.getLogger(__name__)
 

@@ -44,10 +44,12 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from backend.accounts.models import Role, User
+from backend.accounts import scope
+from backend.accounts.models import User
 from backend.authorities.models import EducationAuthority
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
+from backend.core.jobs import enqueue
 from backend.core.redis import redis_store
 from backend.core.timeutil import local_iso, zone
 from backend.identity.categories import CATEGORIES
@@ -63,7 +65,6 @@ from backend.schools.models import Region, School, SeatPlan
 from backend.seasons.models import Season, SeasonStatus
 from backend.stats.models import CountSnapshot, RegistrationCount
 from backend.stats.schemas import GROUPINGS, PublicStatsOut, StatsOut
-from backend.worker.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -391,14 +392,10 @@ def _season_of(authority_id: int,
 
 def _scope(user: User) -> tuple[int, School | None]:
     """(authority id, the one school for school staff)."""
-    if user.role is Role.SCHOOL_STAFF:
-        school = db.session.get(School, user.school_id)
-        if school is None:
-            raise ApiError(404, "SCHOOL_NOT_FOUND", "未找到该学校")
-        return school.authority_id, school
-    if user.role is Role.BUREAU_ADMIN and user.authority_id is not None:
-        return user.authority_id, None
-    raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
+    if not user.is_staff:
+        raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
+    school = scope.own_school(user)
+    return (school.authority_id if school else scope.authority_id(user)), school
 
 
 def _sums(season_id: int, dimension: str, school_id: int | None,

@@ -21,18 +21,17 @@ from flask import current_app, g, has_request_context
 from PIL import Image, ImageOps
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import User
 from backend.audit.services import client_fingerprint, record_audit
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
+from backend.core.events import answered_yes
 from backend.core.pii import DecryptionError
-from backend.registrations.facts import forget_uploads
-from backend.registrations.facts import uploads as warm_uploads
-from backend.registrations.models import registration_uploads
 from backend.uploads import policy, storage
+from backend.uploads.events import upload_changed, upload_delete_asked
 from backend.uploads.models import Upload, UploadKind
 
 logger = logging.getLogger(__name__)
@@ -281,9 +280,9 @@ def create_upload(owner_user_id: int, kind: UploadKind, data: bytes) -> Upload:
         storage.delete_file(storage_name)
         raise
     logger.info("upload stored upload_id=%s kind=%s size=%d", upload.id, kind.value, upload.size)
-    # Warm the intake's cache of document owners (registrations keep working if the
-    # database is briefly away at the opening minute).
-    after_commit(functools.partial(warm_uploads, [upload.id]))
+    # Registrations warm the intake's cache of document owners at commit (they keep
+    # working if the database is briefly away at the opening minute).
+    upload_changed.send(upload_ids=[upload.id], change="created")
     return upload
 
 
@@ -342,11 +341,7 @@ def delete_upload(owner_user_id: int, upload_id: str) -> None:
     if upload is None:
         raise _not_found()
     in_use = ApiError(409, "UPLOAD_IN_USE", "该材料已随报名提交，不能删除")
-    attached = db.session.scalar(
-        select(registration_uploads.c.registration_id)
-        .where(registration_uploads.c.upload_id == upload.id).limit(1)
-    )
-    if attached is not None:
+    if answered_yes(upload_delete_asked.send(upload)):  # submitted with a registration
         raise in_use
     storage_name = upload.storage_name
     db.session.delete(upload)
@@ -357,7 +352,18 @@ def delete_upload(owner_user_id: int, upload_id: str) -> None:
     if storage_name is not None:
         # Only once the row is really gone: a rolled-back delete keeps a readable file.
         after_commit(functools.partial(storage.delete_file, storage_name))
-    after_commit(functools.partial(forget_uploads, [upload_id]))
+    upload_changed.send(upload_ids=[upload_id], change="deleted")
+
+
+def transfer_uploads(old_owner_user_id: int, new_owner_user_id: int) -> list[str]:
+    """Move every document of one account to another (a binding transferred by the bureau)."""
+    upload_ids = list(db.session.scalars(
+        select(Upload.id).where(Upload.owner_user_id == old_owner_user_id)))
+    if upload_ids:
+        db.session.execute(update(Upload).where(Upload.id.in_(upload_ids))
+                           .values(owner_user_id=new_owner_user_id))
+        upload_changed.send(upload_ids=upload_ids, change="moved")
+    return upload_ids
 
 
 def purge_upload(upload: Upload) -> None:
@@ -369,7 +375,7 @@ def purge_upload(upload: Upload) -> None:
     upload.storage_name = None
     if upload.purged_at is None:
         upload.purged_at = utcnow()
-    forget_uploads([upload.id])
+    upload_changed.send(upload_ids=[upload.id], change="purged")
 
 
 StoredFiles = Sequence[storage.StoredFile]

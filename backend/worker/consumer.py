@@ -18,9 +18,17 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend.core.db import db
+from backend.core.jobs import (
+    DEAD_LETTER_HOOKS,
+    GROUP,
+    STREAMS,
+    BatchHandler,
+    Effects,
+    Handler,
+    dead_letter_key,
+    stream_key,
+)
 from backend.core.redis import redis_store
-from backend.worker.queue import GROUP, STREAMS, dead_letter_key, stream_key
-from backend.worker.registry import DEAD_LETTER_HOOKS, BatchHandler, Effects, Handler
 
 logger = logging.getLogger(__name__)
 

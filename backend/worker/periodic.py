@@ -8,40 +8,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 
 from backend.core.db import db
+from backend.core.jobs import PERIODIC
 from backend.core.redis import redis_store
 
 logger = logging.getLogger(__name__)
-
-Chore = Callable[[], int]
-
-
-@dataclass(frozen=True)
-class Periodic:
-    """A chore and how often it runs; the chore commits its own work, returns a count."""
-
-    name: str
-    every_seconds: float
-    run: Chore
-
-
-PERIODIC: dict[str, Periodic] = {}
-
-
-def periodic(name: str, every_seconds: float) -> Callable[[Chore], Chore]:
-    """Register `fn()` to run every `every_seconds` on one of the workers."""
-
-    def decorator(fn: Chore) -> Chore:
-        PERIODIC[name] = Periodic(name, every_seconds, fn)
-        return fn
-
-    return decorator
 
 
 class Ticker:

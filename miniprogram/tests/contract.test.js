@@ -94,9 +94,20 @@ test("the client's value names are the API's", () => {
   expect(Object.keys(domain.REGISTRATION_STATUS).sort()).toEqual(enumOf('RegistrationOut', 'status').sort())
   expect(Object.keys(domain.TICKET_STATE).sort()).toEqual(enumOf('TicketOut', 'state', 'registrations').sort())
   expect(subset(domain.SUBMIT_TEMPLATE_KEYS, enumOf('TemplateOut', 'key'))).toEqual([])
-  Object.keys(domain.BASIS_UPLOADS).forEach(basis => {
-    domain.BASIS_UPLOADS[basis].forEach(kinds => expect(subset(kinds, enumOf('UploadForm', 'kind'))).toEqual([]))
-  })
+})
+
+test('which documents a registration needs is read from the API, not kept in the client', () => {
+  const domain = require('../src/config/domain')
+  expect(domain.BASIS_UPLOADS).toBeUndefined()
+  const endpoints = require('../src/services/endpoints')
+  expect(endpoints.getRequirements).toEqual(['GET', '/api/v1/registrations/requirements', { auth: false }])
+  // The tests' stand-in answer has the response's shape and the API's names.
+  const fx = require('./helpers/fixtures')
+  const validate = api.ajv.compile({ $ref: 'openapi.json#/components/schemas/RequirementsOut' })
+  const answer = fx.requirements()
+  expect(validate(answer) ? [] : validate.errors).toEqual([])
+  expect(answer.bases.map(b => b.basis).sort()).toEqual(enumOf('SubmitIn', 'basis').sort())
+  expect(Object.keys(answer.document_kinds).sort()).toEqual(enumOf('UploadForm', 'kind').sort())
 })
 
 test('the fake server refuses what the backend would refuse', () => {

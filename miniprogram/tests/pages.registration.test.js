@@ -3,6 +3,7 @@ const { openPage, text, tap, fire, flush } = require('./helpers/page')
 const fx = require('./helpers/fixtures')
 
 function formServer() {
+  server.on('GET', '/api/v1/registrations/requirements', fx.requirements())
   server.on('GET', '/api/v1/schools/{code}', fx.school())
   server.on('GET', '/api/v1/me/children', { items: [fx.child()] })
   server.on('GET', '/api/v1/notices/templates', fx.TEMPLATES)
@@ -58,6 +59,72 @@ describe('registration form', () => {
     const order = server.calls.map(c => c.template)
     expect(order.indexOf('/api/v1/me/subscriptions')).toBeLessThan(order.indexOf('/api/v1/registrations'))
     expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/register/ticket/ticket?ticket=T-1&school=%E4%B8%B4%E6%B3%89%E9%95%87%E7%AC%AC%E4%B8%80%E5%B0%8F%E5%AD%A6%EF%BC%88%E7%A4%BA%E4%BE%8B%EF%BC%89&code=LX001' })
+  })
+
+  test('the documents to upload are the ones the API lists, plus the child\'s groups\'', async () => {
+    formServer()
+    // A table no copy inside the client could know, with a label the API chose.
+    const table = fx.requirements({ hukou: [['hukou_book'], ['employment_proof', 'other']],
+      residence: [['rental_record']] })
+    table.bases[0].documents[0][0].name = '户口簿（接口给的名称）'
+    server.on('GET', '/api/v1/registrations/requirements', table)
+    server.on('GET', '/api/v1/me/children', { items: [fx.child({
+      required_documents: [{ kind: 'disability_certificate', name: '残疾证或残疾评估意见' }],
+    })] })
+    server.on('POST', '/api/v1/registrations', { ticket: 'T-4', state: 'queued', position: 1 })
+    const page = await openPage('packages/register/form/form', { school: 'LX001' })
+    const names = () => page.querySelectorAll('.slot-name').map(n => n.dom.textContent)
+    expect(names()).toEqual(['户口簿（接口给的名称）', '务工或经商证明 或 其他材料',
+      '残疾证或残疾评估意见', '出生医学证明（选填）'])
+    await fire(page, '.basis', 'change', { value: 'residence' })
+    expect(names()).toEqual(['房屋租赁备案证明', '残疾证或残疾评估意见', '出生医学证明（选填）'])
+    await tap(page, '.submit')
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({
+      content: '还需要上传：房屋租赁备案证明、残疾证或残疾评估意见' }))
+    expect(server.callsTo('POST', '/api/v1/registrations')).toHaveLength(0)
+    // Read once, without the login (public).
+    const reads = server.callsTo('GET', '/api/v1/registrations/requirements')
+    expect(reads).toHaveLength(1)
+    expect(reads[0].header.Authorization).toBeUndefined()
+  })
+
+  test('while the table is on its way there are no slots and no submission', async () => {
+    formServer()
+    const held = []
+    const request = wx.request
+    wx.request = jest.fn(options => (options.url.indexOf('/registrations/requirements') >= 0
+      ? held.push(options) : request(options)))
+    const page = await openPage('packages/register/form/form', { school: 'LX001' })
+    expect(text(page, '.requirements-loading')).toBe('正在读取需要上传的材料…')
+    expect(page.querySelectorAll('.slot')).toHaveLength(0)
+    await tap(page, '.submit')
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ content: '正在读取需要上传的材料，请稍候' }))
+    expect(held).toHaveLength(1)
+    held.forEach(options => request(options))
+    await flush()
+    expect(text(page, '.requirements-loading')).toBeNull()
+    expect(page.querySelectorAll('.slot-name').map(n => n.dom.textContent)).toEqual([
+      '户口簿（户主页及儿童页）', '出生医学证明（选填）'])
+  })
+
+  test('a table that cannot be read says so; 重新读取 brings the slots', async () => {
+    formServer()
+    server.on('GET', '/api/v1/registrations/requirements', { status: 503, body: { error: { code: 'SERVICE_UNAVAILABLE', message: '服务暂时繁忙，请稍后再试' } } })
+    server.on('POST', '/api/v1/registrations', { ticket: 'T-5', state: 'queued', position: 1 })
+    const page = await openPage('packages/register/form/form', { school: 'LX001' })
+    expect(text(page, '.requirements-failed')).toContain('没有读取成功')
+    expect(page.querySelectorAll('.slot')).toHaveLength(0)
+    await tap(page, '.submit')
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ content: '需要上传的材料没有读取成功，请点“重新读取”' }))
+    expect(server.callsTo('POST', '/api/v1/registrations')).toHaveLength(0)
+
+    server.on('GET', '/api/v1/registrations/requirements', fx.requirements())
+    await tap(page, '.requirements-retry')
+    expect(text(page, '.requirements-failed')).toBeNull()
+    expect(page.querySelectorAll('.slot')).toHaveLength(2)
+    await tap(page, '.upload')
+    await tap(page, '.submit')
+    expect(server.callsTo('POST', '/api/v1/registrations')).toHaveLength(1)
   })
 
   test('a refused subscription still submits; a network retry reuses the same key', async () => {
@@ -131,6 +198,22 @@ describe('registration form', () => {
     expect(patch.data).toEqual({ basis: 'hukou', upload_ids: ['1'.repeat(32)] })
     expect(patch.header['Idempotency-Key']).toMatch(/^[a-z0-9]{32}$/)
     expect(wx.redirectTo.mock.calls[0][0].url).toMatch(/ticket=T-9.*&id=5$/)
+  })
+
+  test('fix mode keeps the old documents when the table only comes on 重新读取', async () => {
+    formServer()
+    server.on('GET', '/api/v1/registrations/requirements', { status: 503, body: { error: { code: 'SERVICE_UNAVAILABLE', message: '服务暂时繁忙，请稍后再试' } } })
+    server.on('GET', '/api/v1/registrations/{registration_id}', fx.registration({ status: 'returned', status_name: '退回修改' }))
+    server.on('GET', '/api/v1/me/children/{child_id}', fx.child())
+    server.on('PATCH', '/api/v1/registrations/{registration_id}', { ticket: 'T-10', state: 'queued', position: 1 })
+    const page = await openPage('packages/register/form/form', { mode: 'fix', id: '5' })
+    expect(page.querySelectorAll('.slot')).toHaveLength(0)
+    server.on('GET', '/api/v1/registrations/requirements', fx.requirements())
+    await tap(page, '.requirements-retry')
+    expect(text(page, '.slot-state')).toBe('已交（原材料）')
+    await tap(page, '.submit')
+    const [patch] = server.callsTo('PATCH', '/api/v1/registrations/{registration_id}')
+    expect(patch.data).toEqual({ basis: 'hukou', upload_ids: ['u1'.padEnd(32, '0')] })
   })
 })
 

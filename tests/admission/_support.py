@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
 import json
 import subprocess
@@ -18,7 +17,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from backend.accounts.models import Role, User
-from backend.accounts.passwords import hash_password
 from backend.admission.models import Offer
 from backend.core import pii
 from backend.core.db import db, utcnow
@@ -36,6 +34,7 @@ from tests.factories import (
     make_school,
     make_season,
     make_seat_plan,
+    make_staff,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,22 +44,6 @@ PUBLIC_VALUE = "03 07 12 19 25 31 + 09"
 
 Login = Callable[[str, str], dict[str, Any]]
 _people = itertools.count(1)
-
-
-@functools.cache
-def _password_hash() -> str:
-    # One Argon2 hash for every staff account of the run: hashing is deliberately slow.
-    return hash_password(STAFF_PASSWORD)
-
-
-def make_staff_user(authority: Any, school: School | None = None) -> User:
-    """A bureau admin (no school) or school staff, with the shared test password."""
-    user = User(role=Role.SCHOOL_STAFF if school else Role.BUREAU_ADMIN,
-                username=f"adm-{uuid.uuid4().hex[:10]}", password_hash=_password_hash(),
-                authority_id=authority.id, school_id=school.id if school else None)
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
 @dataclass
@@ -100,8 +83,8 @@ def build_county(login: Login, *, seats_a: tuple[int, int] = (1, 6),
     make_seat_plan(season, school_a, *seats_a)
     make_seat_plan(season, school_b, *seats_b)
     other = make_authority()
-    staff = {"bureau": make_staff_user(authority), "a": make_staff_user(authority, school_a),
-             "other_bureau": make_staff_user(other)}
+    staff = {"bureau": make_staff(authority), "a": make_staff(authority, school=school_a),
+             "other_bureau": make_staff(other)}
     return County(authority, season, town, village_in, village_out, school_a, school_b, login,
                   {who: u.username or "" for who, u in staff.items()})
 

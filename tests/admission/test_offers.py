@@ -17,9 +17,9 @@ from backend.accounts.models import User
 from backend.admission.models import Offer, OfferSource, OfferStatus, SeatCount
 from backend.audit.models import AuditEvent
 from backend.core.db import db, utcnow
+from backend.core.jobs import enqueue
 from backend.registrations.models import Registration
 from backend.worker.periodic import Ticker
-from backend.worker.queue import enqueue
 from tests.admission._support import (
     County,
     applicant,

@@ -21,12 +21,12 @@ from werkzeug.test import TestResponse, encode_multipart
 from backend.announcements import services
 from backend.audit.models import AuditEvent
 from backend.core.db import db, utcnow
+from backend.core.jobs import enqueue, stream_key
 from backend.core.redis import redis_store
 from backend.notices.models import Notice
 from backend.registrations.models import RegistrationStatus
 from backend.worker.consumer import Worker, WorkerSettings
 from backend.worker.periodic import Ticker
-from backend.worker.queue import enqueue, stream_key
 from backend.worker.registry import load_batch_handlers, load_handlers
 from tests.announcements._support import County, Login, add_family, make_county, token
 from tests.conftest import Simulator, bearer

@@ -106,8 +106,8 @@ def test_unionid_is_kept_when_present(client: FlaskClient, wechat_sim: Simulator
 def test_a_token_works_only_after_the_login_committed(
     app: Flask, client: FlaskClient, wechat_sim: Simulator
 ) -> None:
-    from backend.accounts.sessions import resolve_session
     from backend.core.db import after_commit, discard_after_commit
+    from backend.core.sessions import resolve_session
 
     # A login whose transaction fails must leave no usable token behind.
     with app.test_request_context():

@@ -34,6 +34,7 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("backend.demo.seed.hash_password", _FAST_HASHER.hash)
 
 
+@pytest.mark.slow  # the whole demo county, admitted and divided into classes: ~6 s
 def test_every_demo_school_gets_classes_within_one_in_size_and_sex(
         client: FlaskClient, session: Any, tmp_path: Path,
         login_staff: Callable[[str, str], dict[str, Any]]) -> None:

@@ -5,7 +5,6 @@ headless Chromium driven by Playwright."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import threading
 import uuid
@@ -20,7 +19,6 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from backend.accounts.models import Role, User
-from backend.accounts.passwords import hash_password
 from backend.core import pii
 from backend.core.db import db, utcnow
 from backend.core.timeutil import zone
@@ -36,13 +34,13 @@ from backend.schools.models import Region, RegionLevel, School, SchoolType
 from backend.seasons.models import Season
 from tests.conftest import LiveServer
 from tests.factories import (
-    STAFF_PASSWORD,
     make_authority,
     make_id_number,
     make_region,
     make_school,
     make_season,
     make_seat_plan,
+    make_staff,
 )
 
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -137,20 +135,9 @@ class County:
         return str(self.users[who].username)
 
 
-@functools.cache
-def password_hash() -> str:
-    # Argon2 is deliberately slow: one hash for every account of the run.
-    return hash_password(STAFF_PASSWORD)
-
-
 def _staff(authority: Any, who: str, display_name: str, school: School | None) -> User:
-    user = User(role=Role.SCHOOL_STAFF if school else Role.BUREAU_ADMIN,
-                username=f"console-{who}-{uuid.uuid4().hex[:8]}", password_hash=password_hash(),
-                display_name=display_name, authority_id=authority.id,
-                school_id=school.id if school else None)
-    db.session.add(user)
-    db.session.flush()
-    return user
+    return make_staff(authority, school=school, username=f"console-{who}-{uuid.uuid4().hex[:8]}",
+                      display_name=display_name)
 
 
 _sequence = iter(range(1, 10**6))

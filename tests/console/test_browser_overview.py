@@ -20,6 +20,9 @@ from tests.console._support import (
 )
 from tests.factories import STAFF_PASSWORD
 
+# Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
+
 
 def sign_in(page: Page, console: Console, username: str, next_path: str = "/console/") -> None:
     """Sign in through the login page, as a person would."""

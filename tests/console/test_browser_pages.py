@@ -21,6 +21,9 @@ from tests.console._support import Console, add_child, build_county
 from tests.console.test_browser_overview import sign_in
 from tests.onsite._support import add_slot, admit
 
+# Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
+
 CHECKER_OPENID = "o-console-content-checker"
 
 

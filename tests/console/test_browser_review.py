@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
@@ -23,6 +24,9 @@ from tests.console._support import Console, County, add_child, build_county, doc
 from tests.console.test_browser_overview import sign_in
 from tests.notices._support import make_sender, messages, register_sim_templates
 from tests.reviews._support import Family, submit
+
+# Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
 
 Login = Callable[..., dict[str, Any]]
 

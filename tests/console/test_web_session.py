@@ -11,12 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from backend.accounts.models import Role, User
-from backend.accounts.sessions import revoke_all_sessions
-from backend.core.db import db
+from backend.core.sessions import revoke_all_sessions
 from tests.conftest import bearer
-from tests.console._support import password_hash
-from tests.factories import STAFF_PASSWORD, make_authority, make_school
+from tests.factories import STAFF_PASSWORD, make_authority, make_school, make_staff
 
 
 @pytest.fixture()
@@ -24,15 +21,9 @@ def staff(session: Any) -> dict[str, Any]:
     """A school with a reviewer, and a bureau admin of the same county."""
     authority = make_authority()
     school = make_school(authority)
-    users = {
-        "reviewer": User(role=Role.SCHOOL_STAFF, username="web-reviewer", school_id=school.id,
-                         password_hash=password_hash(), authority_id=authority.id),
-        "admin": User(role=Role.BUREAU_ADMIN, username="web-admin",
-                      password_hash=password_hash(), authority_id=authority.id),
-    }
-    db.session.add_all(users.values())
-    db.session.flush()
-    return {"school": school, **users}
+    return {"school": school,
+            "reviewer": make_staff(authority, school=school, username="web-reviewer"),
+            "admin": make_staff(authority, username="web-admin")}
 
 
 def login(client: FlaskClient, username: str, password: str = STAFF_PASSWORD) -> Any:
@@ -173,6 +164,7 @@ def test_logout_ends_the_web_session_and_clears_the_cookie(client: FlaskClient,
     assert client.get("/api/v1/staff/registrations").status_code == 401
 
 
+@pytest.mark.slow  # sleeps through a 2 s idle timeout: about 6 s
 def test_the_session_ends_after_the_idle_timeout_and_each_request_restarts_it(
         app: Flask, client: FlaskClient, staff: dict[str, Any],
         monkeypatch: pytest.MonkeyPatch) -> None:

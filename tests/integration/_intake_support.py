@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from backend.accounts.models import Role, User
 from backend.core.db import db, utcnow
+from backend.core.jobs import GROUP, INTAKE, dead_letter_key, stream_key
 from backend.core.redis import connect, redis_store
 from backend.identity.models import Child, DocumentType, Guardian, Relation, Sex
 from backend.notices.models import Notice
@@ -31,7 +32,6 @@ from backend.registrations.models import Registration, RegistrationEvent
 from backend.schools.models import RegionLevel
 from backend.uploads.models import Upload, UploadKind
 from backend.worker.consumer import Worker, WorkerSettings
-from backend.worker.queue import GROUP, INTAKE, dead_letter_key, stream_key
 from backend.worker.registry import load_batch_handlers, load_handlers
 from tests.factories import make_authority, make_region, make_school, make_season
 

@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from backend.accounts.models import User
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
+from backend.core.jobs import INTAKE, stream_key
 from backend.core.redis import redis_store
 from backend.notices.models import Notice
 from backend.registrations import catalog, intake
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.schools.models import RegionLevel, SchoolType
 from backend.worker.consumer import Worker, WorkerSettings
-from backend.worker.queue import INTAKE, stream_key
 from backend.worker.registry import load_batch_handlers, load_handlers
 from tests.conftest import bearer
 from tests.factories import (

@@ -24,11 +24,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from backend.accounts.sessions import create_session
 from backend.core.db import db, make_engine
+from backend.core.jobs import INTAKE
 from backend.core.redis import redis_store
+from backend.core.sessions import create_session
 from backend.registrations import catalog, facts, intake
-from backend.worker.queue import INTAKE
 from tests.conftest import bearer
 from tests.databases import private_database
 from tests.factories import STAFF_PASSWORD, make_authority, make_staff
@@ -182,6 +182,7 @@ def test_the_intake_refuses_when_redis_could_lose_a_submission(
 # --- 2. a worker killed with SIGKILL mid-batch ------------------------------------------
 
 
+@pytest.mark.slow  # waits for a worker process to die and another to finish: ~3.5 s
 def test_a_worker_killed_mid_batch_leaves_every_message_persisted_exactly_once(
     app: Flask, tmp_path: Path
 ) -> None:
@@ -392,6 +393,7 @@ def test_an_admin_sees_a_dead_letter_and_replays_it_once_the_cause_is_fixed(
 # --- 5. SIGTERM during a batch -------------------------------------------------------------
 
 
+@pytest.mark.slow  # a worker process stopped mid-batch and drained: ~4 s
 def test_sigterm_during_a_batch_finishes_it_and_loses_nothing(
     app: Flask, tmp_path: Path
 ) -> None:

@@ -6,13 +6,13 @@ import hashlib
 
 from flask import Flask
 
-from backend.accounts.sessions import (
+from backend.core.redis import redis_store
+from backend.core.sessions import (
     create_session,
     resolve_session,
     revoke_all_sessions,
     revoke_session,
 )
-from backend.core.redis import redis_store
 
 
 def test_only_the_token_hash_is_stored(app: Flask) -> None:

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEvent
 from backend.core.db import db
+from backend.core.jobs import DEAD_LETTER_STREAM, GROUP, enqueue, stream_key
 from backend.core.redis import redis_store
 from backend.worker.consumer import Worker, WorkerSettings
-from backend.worker.queue import DEAD_LETTER_STREAM, GROUP, enqueue, stream_key
 from backend.worker.registry import Handler, load_handlers
 from tests.factories import STAFF_PASSWORD, make_authority, make_staff
 

@@ -11,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -100,6 +101,7 @@ def test_two_senders_in_parallel_never_send_one_notice_twice(
         assert sorted(pages) == sorted(f"pages/notices/index?n={n}" for n in range(40))
 
 
+@pytest.mark.slow  # starts and stops a worker process: ~3.5 s
 def test_the_worker_process_runs_the_sender_and_stops_cleanly(
         app: Flask, wechat_sim: Simulator, tmp_path: Path) -> None:
     with private_database(tmp_path, "notices") as (url, _engine), app.app_context():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
 import uuid
 from collections.abc import Callable
@@ -13,7 +12,6 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from backend.accounts.models import Role, User
-from backend.accounts.passwords import hash_password
 from backend.admission.models import Offer, OfferSource, OfferStatus
 from backend.core.db import db, utcnow
 from backend.identity.models import Child, DocumentType, Guardian, Relation, Sex
@@ -29,27 +27,12 @@ from tests.factories import (
     make_school,
     make_season,
     make_seat_plan,
+    make_staff,
 )
 
 Login = Callable[[str, str], dict[str, Any]]
 _seq = itertools.count(1)
 _GIVEN = "明华伟芳静丽强磊军洋"
-
-
-@functools.cache
-def _password_hash() -> str:
-    # One Argon2 hash for every account of the run: hashing is deliberately slow.
-    return hash_password(STAFF_PASSWORD)
-
-
-def make_user(authority: Any, school: School | None = None) -> User:
-    """School staff of `school`, or a bureau admin of `authority`."""
-    user = User(role=Role.SCHOOL_STAFF if school else Role.BUREAU_ADMIN,
-                username=f"onsite-{uuid.uuid4().hex[:10]}", password_hash=_password_hash(),
-                authority_id=authority.id, school_id=school.id if school else None)
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
 @dataclass
@@ -86,8 +69,9 @@ def build_county(login: Login, *, classes: int = 2, class_size: int = 45) -> Cou
     make_seat_plan(season, school_a, classes=classes, class_size=class_size)
     make_seat_plan(season, school_b)
     other = make_authority()
-    users = {"a": make_user(authority, school_a), "b": make_user(authority, school_b),
-             "bureau": make_user(authority), "other_bureau": make_user(other)}
+    users = {"a": make_staff(authority, school=school_a),
+             "b": make_staff(authority, school=school_b),
+             "bureau": make_staff(authority), "other_bureau": make_staff(other)}
     return County(authority, season, village, school_a, school_b, login,
                   {k: u.username or "" for k, u in users.items()},
                   user_ids={k: u.id for k, u in users.items()})

@@ -174,6 +174,7 @@ def portal_url(redis_url: str) -> Iterator[str]:
     client.close()
 
 
+@pytest.mark.slow  # headless Chromium against a portal process with the demo data
 def test_chromium_finds_the_school_list_counts_and_qr(portal_url: str) -> None:
     dom = _support.chromium(portal_url, "--dump-dom")
     schools = re.findall(r'<tr class="school" data-school="(LX\d+)"', dom)
@@ -189,6 +190,7 @@ def test_chromium_finds_the_school_list_counts_and_qr(portal_url: str) -> None:
     assert sum(expected.values()) > 0  # the demo families' registrations
 
 
+@pytest.mark.slow  # headless Chromium
 def test_chromium_shows_a_qr_code_that_scans(portal_url: str, artifacts_dir: Path) -> None:
     screenshot = artifacts_dir / "pc-portal.png"
     _support.chromium(portal_url, f"--screenshot={screenshot}", height=2700)
@@ -198,6 +200,7 @@ def test_chromium_shows_a_qr_code_that_scans(portal_url: str, artifacts_dir: Pat
     assert texts == [f"{_support.PUBLIC_BASE_URL}/mp/"]
 
 
+@pytest.mark.slow  # headless Chromium
 def test_chromium_opens_a_school_link(portal_url: str, artifacts_dir: Path) -> None:
     screenshot = artifacts_dir / "pc-school.png"
     dom = _support.chromium(f"{portal_url}mp/s/LX001", "--dump-dom")

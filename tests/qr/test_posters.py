@@ -191,6 +191,7 @@ with create_app().app_context():
 """
 
 
+@pytest.mark.slow  # runs scripts/make_qr in its own processes: ~8 s
 def test_scripts_make_qr_end_to_end(tmp_path: Path, redis_url: str) -> None:
     database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     prefix = f"make-qr-{uuid.uuid4().hex[:8]}:"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import uuid
 from collections.abc import Callable
@@ -14,8 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
-from backend.accounts.models import Role, User
-from backend.accounts.passwords import hash_password
+from backend.accounts.models import User
 from backend.core.db import db, utcnow
 from backend.notices.models import Notice
 from backend.registrations.models import Registration, RegistrationEvent, RegistrationStatus
@@ -34,6 +32,7 @@ from tests.factories import (
     make_school,
     make_season,
     make_seat_plan,
+    make_staff,
 )
 
 Login = Callable[[str, str], dict[str, Any]]
@@ -62,21 +61,6 @@ class County:
         return bearer(self.tokens[who])
 
 
-@functools.cache
-def _password_hash() -> str:
-    # One Argon2 hash for every reviewer of the run: hashing is deliberately slow.
-    return hash_password(STAFF_PASSWORD)
-
-
-def _staff(authority: Any, school: School | None = None) -> User:
-    user = User(role=Role.SCHOOL_STAFF if school else Role.BUREAU_ADMIN,
-                username=f"reviewer-{uuid.uuid4().hex[:10]}", password_hash=_password_hash(),
-                authority_id=authority.id, school_id=school.id if school else None)
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
 def build_county(login_staff: Login) -> County:
     """The county, with staff of school A, of school B, its bureau and another county's."""
     now = utcnow()
@@ -93,8 +77,9 @@ def build_county(login_staff: Login) -> County:
         make_seat_plan(season, school)
     other = make_authority()
     make_school(other)
-    staff = {"a": _staff(authority, school_a), "b": _staff(authority, school_b),
-             "bureau": _staff(authority), "other_bureau": _staff(other)}
+    staff = {"a": make_staff(authority, school=school_a),
+             "b": make_staff(authority, school=school_b),
+             "bureau": make_staff(authority), "other_bureau": make_staff(other)}
     return County(authority, season, north, south, village_north, village_south, school_a,
                   school_b, login_staff, {who: u.username or "" for who, u in staff.items()})
 

@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from backend.core.db import db
+from backend.core.jobs import stream_key
 from backend.core.redis import redis_store
 from backend.identity.models import Child
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.stats.models import CountSnapshot
 from backend.worker.consumer import Worker, WorkerSettings
-from backend.worker.queue import stream_key
 from backend.worker.registry import load_batch_handlers, load_handlers
 from tests.conftest import bearer
 from tests.factories import STAFF_PASSWORD, make_child, make_id_number, make_registration

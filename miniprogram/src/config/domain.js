@@ -29,13 +29,8 @@ const BASIS = {
 }
 const BASIS_KEYS = ['hukou', 'residence', 'residence_permit']
 
-// Documents each basis needs; an inner list means "one of these" (registrations/materials.py).
-const BASIS_UPLOADS = {
-  hukou: [['hukou_book']],
-  residence: [['hukou_book'], ['property_certificate', 'rental_record']],
-  residence_permit: [['residence_permit']],
-}
-
+// Names of document kinds for documents already submitted (报名详情). Which documents a
+// registration needs is the API's (GET /registrations/requirements), never a copy here.
 const UPLOAD_KIND = {
   hukou_book: '户口簿（户主页及儿童页）',
   property_certificate: '房产证或购房合同',
@@ -102,7 +97,6 @@ module.exports = {
   TICKET_STATE,
   BASIS,
   BASIS_KEYS,
-  BASIS_UPLOADS,
   UPLOAD_KIND,
   UPLOAD_CHECKS,
   COMMON_CHECKS,

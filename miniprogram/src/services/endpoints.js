@@ -36,6 +36,7 @@ module.exports = {
   uploadDocument: ['POST', '/api/v1/uploads', { upload: true }],
 
   // registrations
+  getRequirements: ['GET', '/api/v1/registrations/requirements', { auth: false }],
   submitRegistration: ['POST', '/api/v1/registrations'],
   editRegistration: ['PATCH', '/api/v1/registrations/{registration_id}'],
   getTicket: ['GET', '/api/v1/registrations/tickets/{ticket}'],

@@ -2,6 +2,8 @@
 const { call, upload } = require('../utils/request')
 
 module.exports = {
+  // Which documents each basis and each special group needs (public).
+  getRequirements: () => call('getRequirements'),
   uploadDocument: (filePath, kind) => upload('uploadDocument', filePath, { kind }),
   submit: (body, key) => call('submitRegistration', {
     data: body, header: { 'Idempotency-Key': key },

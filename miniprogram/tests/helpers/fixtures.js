@@ -73,6 +73,33 @@ function categories() {
   }
 }
 
+/** GET /registrations/requirements: documents per basis (a group is "one of these"). */
+function requirements(bases) {
+  const doc = (kind, name) => ({ kind, name })
+  const names = {
+    hukou_book: '户口簿（户主页及儿童页）', property_certificate: '房产证或购房合同',
+    rental_record: '房屋租赁备案证明', residence_permit: '居住证', birth_certificate: '出生医学证明',
+    disability_certificate: '残疾证或残疾评估意见', entitlement_proof: '优抚对象证明材料',
+    employment_proof: '务工或经商证明', identity_document: '护照、通行证或港澳台居民居住证',
+    other: '其他材料',
+  }
+  const table = bases || {
+    hukou: [['hukou_book']],
+    residence: [['hukou_book'], ['property_certificate', 'rental_record']],
+    residence_permit: [['residence_permit']],
+  }
+  return {
+    bases: Object.keys(table).map(basis => ({
+      basis, documents: table[basis].map(group => group.map(kind => doc(kind, names[kind]))),
+    })),
+    categories: [
+      { key: 'migrant', name: '随迁子女', required_documents: [doc('residence_permit', names.residence_permit)] },
+      { key: 'disability', name: '残疾儿童少年', required_documents: [doc('disability_certificate', names.disability_certificate)] },
+    ],
+    document_kinds: names,
+  }
+}
+
 function registration(overrides = {}) {
   return Object.assign({
     id: 5, ticket: 'T-abcdef123456', status: 'submitted', status_name: '已受理', season_year: 2025,
@@ -94,4 +121,4 @@ const TEMPLATES = {
   ],
 }
 
-module.exports = { iso, DAY, season, school, child, regions, categories, registration, TEMPLATES }
+module.exports = { iso, DAY, season, school, child, regions, categories, requirements, registration, TEMPLATES }

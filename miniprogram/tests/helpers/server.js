@@ -67,7 +67,10 @@ class FakeServer {
 
   handle(method, url, header, data, upload) {
     const { path, query } = parseUrl(url)
-    const route = this.routes.find(r => r.method === method && r.match(path))
+    const matching = this.routes.filter(r => r.method === method && r.match(path))
+    // As the backend's router: a literal path beats a template that also matches it
+    // (/registrations/requirements, not /registrations/{registration_id}).
+    const route = matching.find(r => r.template === path) || matching[0]
     const call = { method, path, query, header: header || {}, data, upload, template: route ? route.template : null }
     this.calls.push(call)
     if (!route) return error(404, 'NOT_FOUND', '请求的资源不存在')

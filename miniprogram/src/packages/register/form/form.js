@@ -1,7 +1,8 @@
 /**
  * 报名表: child, basis, documents (with the checklist of common rejection reasons), then
  * subscribe-message consent and the queued submission. `mode=fix&id=` re-submits a returned
- * registration (PATCH) with the documents the school asked for.
+ * registration (PATCH) with the documents the school asked for. Which documents each basis
+ * needs comes from the API: until it has answered there are no slots and no submission.
  */
 const ui = require('../../../utils/ui')
 const subscribe = require('../../../utils/subscribe')
@@ -27,6 +28,8 @@ Page(ui.page({
     bases: BASIS_KEYS.map(key => ({ key, name: BASIS[key].name, hint: BASIS[key].hint })),
     basis: 'hukou',
     slots: [],
+    // The API's document table: loading → ready, or failed (with a button to read it again).
+    requirements: 'loading',
     correction: null,
     submitting: false,
     fairness: FAIRNESS_NOTICE,
@@ -37,12 +40,37 @@ Page(ui.page({
     this.templates = []
     // Loaded now so the tap on 提交 can ask for consent at once (WeChat needs the tap).
     subscribe.loadTemplates().then(templates => { this.templates = templates }, () => null)
+    this.table = null
+    this.loadRequirements()
     if (options.mode === 'fix' && options.id) {
       this.registrationId = Number(options.id)
       this.setData({ fix: true })
       return this.loadFix()
     }
     return this.loadNew(options.school || '')
+  },
+
+  loadRequirements() {
+    this.setData({ requirements: 'loading' })
+    return materials.loadTable().then(table => {
+      this.table = table
+      // Documents of a returned registration wait here until the table has come.
+      this.setData({ requirements: 'ready',
+        slots: this.slotsFor(this.data.basis, this.data.child, this.previousUploads) })
+    }, () => {
+      // The failure shows on the page with 重新读取: no guessing which documents are needed.
+      this.setData({ requirements: 'failed' })
+    })
+  },
+
+  onRetryRequirements() {
+    return this.loadRequirements()
+  },
+
+  /** The slots for a basis and a child with these documents put in (none before the table). */
+  slotsFor(basis, child, uploads) {
+    if (!this.table) return []
+    return materials.fillSlots(materials.slotsFor(this.table, basis, child), uploads || [])
   },
 
   loadNew(code) {
@@ -66,8 +94,8 @@ Page(ui.page({
     return registrations.get(this.registrationId).then(registration => {
       const child = { id: registration.child.id, name: registration.child.name }
       return identity.getChild(child.id).then(full => full, () => child).then(full => {
-        const slots = materials.fillSlots(materials.slotsFor(registration.basis, full),
-          registration.uploads)
+        this.previousUploads = registration.uploads
+        const slots = this.slotsFor(registration.basis, full, registration.uploads)
         const correction = registration.correction
         this.setData({
           school: registration.school,
@@ -86,7 +114,7 @@ Page(ui.page({
 
   pickChild(index) {
     const child = this.data.children[index]
-    this.setData({ childIndex: index, child, slots: materials.slotsFor(this.data.basis, child) })
+    this.setData({ childIndex: index, child, slots: this.slotsFor(this.data.basis, child) })
   },
 
   onSchool(e) {
@@ -100,10 +128,9 @@ Page(ui.page({
 
   onBasis(e) {
     const basis = e.detail.value
-    const slots = materials.slotsFor(basis, this.data.child)
     // Keep documents already uploaded where the new basis needs the same kind.
     const uploads = this.data.slots.filter(s => s.upload).map(s => s.upload)
-    this.setData({ basis, slots: materials.fillSlots(slots, uploads) })
+    this.setData({ basis, slots: this.slotsFor(basis, this.data.child, uploads) })
   },
 
   onSlotKind(e) {
@@ -145,6 +172,8 @@ Page(ui.page({
     const child = this.data.child
     if (!child) return '请选择孩子'
     if (child.eligibility && child.eligibility.eligible === false) return child.eligibility.reason
+    if (this.data.requirements === 'loading') return '正在读取需要上传的材料，请稍候'
+    if (this.data.requirements !== 'ready') return '需要上传的材料没有读取成功，请点“重新读取”'
     const missing = materials.missing(this.data.slots)
     if (missing.length) return `还需要上传：${missing.join('、')}`
     return ''

@@ -1,12 +1,37 @@
-/** Which documents a registration needs: the basis's, then the child's special groups'. */
-const { BASIS_UPLOADS, UPLOAD_KIND, UPLOAD_CHECKS, COMMON_CHECKS } = require('../../../config/domain')
+/**
+ * Which documents a registration needs: the basis's, then the child's special groups'. The
+ * table is the API's (GET /registrations/requirements, the one the intake checks against),
+ * read once per launch; a failed read is tried again on the next call.
+ */
+const registrations = require('../../../services/registrations')
+const { UPLOAD_CHECKS, COMMON_CHECKS } = require('../../../config/domain')
 
-function slot(kinds, required, name) {
+let tableCache = null
+
+/** Resolves {bases: {basis: [[{kind, name}]]}, names: {kind: name}}. */
+function loadTable() {
+  if (!tableCache) {
+    tableCache = registrations.getRequirements().then(body => {
+      const bases = {}
+      body.bases.forEach(entry => { bases[entry.basis] = entry.documents })
+      return { bases, names: body.document_kinds || {} }
+    }).catch(err => {
+      tableCache = null
+      throw err
+    })
+  }
+  return tableCache
+}
+
+/** A slot for "one of these documents" ([{kind, name}]). */
+function slot(documents, required, name) {
+  const kinds = documents.map(d => d.kind)
+  const kindNames = documents.map(d => d.name || d.kind)
   return {
     kinds,
-    kindNames: kinds.map(k => UPLOAD_KIND[k] || k),
+    kindNames,
     kindIndex: 0,
-    name: name || kinds.map(k => UPLOAD_KIND[k] || k).join(' 或 '),
+    name: name || kindNames.join(' 或 '),
     required,
     checks: UPLOAD_CHECKS[kinds[0]] || COMMON_CHECKS,
     upload: null,
@@ -14,18 +39,19 @@ function slot(kinds, required, name) {
 }
 
 /** The upload slots for a basis and a child (required ones first, one optional at the end). */
-function slotsFor(basis, child) {
-  const slots = (BASIS_UPLOADS[basis] || []).map(kinds => slot(kinds, true))
+function slotsFor(table, basis, child) {
+  const slots = (table.bases[basis] || []).map(documents => slot(documents, true))
   const covered = {}
   slots.forEach(s => s.kinds.forEach(k => { covered[k] = true }))
   ;((child && child.required_documents) || []).forEach(doc => {
     if (!covered[doc.kind]) {
       covered[doc.kind] = true
-      slots.push(slot([doc.kind], true, doc.name))
+      slots.push(slot([doc], true, doc.name))
     }
   })
-  if (!covered.birth_certificate) {
-    slots.push(slot(['birth_certificate'], false, `${UPLOAD_KIND.birth_certificate}（选填）`))
+  const birth = table.names.birth_certificate
+  if (!covered.birth_certificate && birth) {
+    slots.push(slot([{ kind: 'birth_certificate', name: birth }], false, `${birth}（选填）`))
   }
   return slots
 }
@@ -52,4 +78,4 @@ function uploadIds(slots) {
   return slots.filter(s => s.upload).map(s => s.upload.upload_id)
 }
 
-module.exports = { slotsFor, fillSlots, missing, uploadIds }
+module.exports = { loadTable, slotsFor, fillSlots, missing, uploadIds }

@@ -1,4 +1,8 @@
-"""Opaque, revocable session tokens kept in Redis (only their SHA-256 is stored)."""
+"""The token store: opaque, revocable session tokens in Redis (only their SHA-256 is stored).
+
+Core keeps the tokens; who a token stands for is the accounts domain's business (it
+registers its loaders with `backend.core.auth` at start-up).
+"""
 
 from __future__ import annotations
 
@@ -138,9 +142,3 @@ def revoke_all_sessions(user_id: int) -> int:
         pipe.delete(user_key)
         results = pipe.execute()
     return sum(int(r) for r in results[:-1])
-
-
-def store_wechat_session_key(user_id: int, session_key: str, ttl_seconds: int) -> None:
-    """Keep WeChat's session_key server-side only (needed to decrypt signed user data)."""
-    redis_store.client.set(redis_store.key("wx-session-key", user_id), session_key,
-                           ex=ttl_seconds)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from backend.accounts.models import Role, User
+from backend.accounts.models import User
 from backend.audit.services import client_fingerprint, record_audit
 from backend.core import pii
 from backend.core.db import db
@@ -12,21 +10,7 @@ from backend.core.errors import ApiError
 from backend.identity import services
 from backend.identity.models import Child
 from backend.identity.schemas import RevealOut
-from backend.registrations.models import Registration
-from backend.schools.models import School
-
-
-def staff_can_see_child(user: User, child_id: int) -> bool:
-    """School staff: the child applied to their school. Bureau admins: to a school they run."""
-    stmt = select(Registration.id).join(School, Registration.school_id == School.id).where(
-        Registration.child_id == child_id)
-    if user.role is Role.SCHOOL_STAFF:
-        stmt = stmt.where(Registration.school_id == user.school_id)
-    elif user.role is Role.BUREAU_ADMIN:
-        stmt = stmt.where(School.authority_id == user.authority_id)
-    else:
-        return False
-    return db.session.scalar(stmt.limit(1)) is not None
+from backend.registrations.access import staff_can_see_child
 
 
 def _plain(token: str | None, purpose: str) -> str | None:

@@ -1,0 +1,27 @@
+"""What the identity domain announces, for the domains built on it to act on.
+
+Identity knows nothing of registrations; registrations (and anything else above it)
+subscribe here at start-up (`backend.registrations.init_app`). Signals are sent inside the
+request's transaction: a receiver that has work for after the commit uses `after_commit`.
+
+The `*_asked` signals are questions: every receiver answers, and one `True` decides
+(`backend.core.events.answered_yes`).
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A child was added or its details changed. kwargs: child_ids (list[int]), added (bool).
+child_changed = _signals.signal("child-changed")
+
+#: A binding moved to another WeChat account after a dispute, with the family's children
+#: and documents. kwargs: old_user_id, new_user_id (int), child_ids (list[int]).
+binding_transferred = _signals.signal("binding-transferred")
+
+#: Asked before a child's details change: answer True if they are locked (e.g. the child
+#: has a submission in flight or an active registration). sender: the Child.
+child_edit_asked = _signals.signal("child-edit-asked")
+

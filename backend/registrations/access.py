@@ -1,0 +1,39 @@
+"""What staff may see because of a registration: the child who applied, the documents sent.
+
+A child or a document is visible to staff only through a registration at a school in their
+scope (`backend.accounts.scope`); anything else is 404 to them, never 403.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backend.accounts import scope
+from backend.accounts.models import User
+from backend.core.db import db
+from backend.registrations.models import Registration, registration_uploads
+from backend.uploads.models import Upload
+
+
+def staff_can_see_child(user: User, child_id: int) -> bool:
+    """The child applied to a school in the caller's scope."""
+    return db.session.scalar(select(Registration.id).where(
+        Registration.child_id == child_id,
+        scope.covers_school(user, Registration.school_id)).limit(1)) is not None
+
+
+def staff_can_read_upload(user: User, upload: Upload) -> bool:
+    """The document was submitted with a registration at a school in the caller's scope."""
+    return db.session.scalar(
+        select(Registration.id)
+        .join(registration_uploads, registration_uploads.c.registration_id == Registration.id)
+        .where(registration_uploads.c.upload_id == upload.id,
+               scope.covers_school(user, Registration.school_id))
+        .limit(1)) is not None
+
+
+def upload_in_use(upload_id: str) -> bool:
+    """The document was submitted with a registration (so its owner may not delete it)."""
+    return db.session.scalar(
+        select(registration_uploads.c.registration_id)
+        .where(registration_uploads.c.upload_id == upload_id).limit(1)) is not None
