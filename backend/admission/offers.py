@@ -423,8 +423,10 @@ def waitlist(user: User, season_id: int, school_id: int) -> tuple[
     return school, lottery, counter, rows
 
 
-def unplaced(user: User, season_id: int) -> list[tuple[Registration, bool]]:
-    """Approved registrations whose child holds no live offer: (registration, in a draw)."""
+def unplaced(user: User, season_id: int, *, school_id: int | None = None, page: int = 1,
+             page_size: int = 50) -> tuple[list[tuple[Registration, bool]], int]:
+    """A page of approved registrations whose child holds no live offer (with whether the
+    child is in a pending draw), and how many there are."""
     season = scope.season(user, season_id)
     live = select(Offer.child_id).where(Offer.season_id == season.id,
                                         Offer.status.in_(LIVE_OFFER_STATUSES))
@@ -432,15 +434,19 @@ def unplaced(user: User, season_id: int) -> list[tuple[Registration, bool]]:
         select(LotteryEntry.child_id).join(Lottery, LotteryEntry.lottery_id == Lottery.id)
         .where(Lottery.season_id == season.id, Lottery.is_practice.is_(False),
                Lottery.status == LotteryStatus.FROZEN)))
+    conditions = [Registration.season_id == season.id,
+                  scope.covers_school(user, Registration.school_id),
+                  Registration.status == RegistrationStatus.APPROVED,
+                  Registration.child_id.not_in(live)]
+    if school_id is not None:
+        conditions.append(Registration.school_id == scope.school(user, school_id=school_id).id)
+    total = db.session.scalar(
+        select(func.count()).select_from(Registration).where(*conditions)) or 0
     rows = db.session.scalars(
-        select(Registration)
-        .where(Registration.season_id == season.id,
-               scope.covers_school(user, Registration.school_id),
-               Registration.status == RegistrationStatus.APPROVED,
-               Registration.child_id.not_in(live))
+        select(Registration).where(*conditions)
         .options(joinedload(Registration.child), joinedload(Registration.school))
-        .order_by(Registration.id))
-    return [(r, r.child_id in pending) for r in rows]
+        .order_by(Registration.id).limit(page_size).offset((page - 1) * page_size))
+    return [(r, r.child_id in pending) for r in rows], total
 
 
 def admitted(session: Session, school_id: int, season_id: int) -> list[Offer]:

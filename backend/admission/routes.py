@@ -44,6 +44,7 @@ from backend.admission.schemas import (
     TiersOut,
     UnplacedList,
     UnplacedOut,
+    UnplacedQuery,
     WaitlistOut,
     WaitlistQuery,
 )
@@ -243,14 +244,15 @@ def expire_overdue(body: OfferExpireIn) -> OfferExpireOut:
 
 @bp.get("/admin/unplaced")
 @require_roles("bureau_admin")
-@api(query=AdmissionSeasonQuery, response=UnplacedList, errors=(404,), tags=TAGS)
-def list_unplaced(query: AdmissionSeasonQuery) -> UnplacedList:
-    """Approved children without a seat (for 统筹), names masked."""
-    rows = offers.unplaced(current_user(), query.season_id)
+@api(query=UnplacedQuery, response=UnplacedList, errors=(404,), tags=TAGS)
+def list_unplaced(query: UnplacedQuery) -> UnplacedList:
+    """A page of approved children without a seat (for 统筹), names masked."""
+    rows, total = offers.unplaced(current_user(), query.season_id, school_id=query.school_id,
+                                  page=query.page, page_size=query.page_size)
     return UnplacedList(items=[UnplacedOut(
         registration_id=r.id, school=school_ref(r.school), child_name=mask_name(r.child.name),
         pseudonym=pseudonym(r.season_id, r.child_id), in_pending_lottery=pending)
-        for r, pending in rows])
+        for r, pending in rows], total=total, page=query.page, page_size=query.page_size)
 
 
 @bp.post("/admin/placements")

@@ -185,6 +185,17 @@ class OfferQuery(BaseModel):
     page_size: int = Field(default=50, ge=1, le=OFFER_PAGE_SIZE_MAX)
 
 
+class UnplacedQuery(BaseModel):
+    """Approved children without a seat, a page at a time, optionally of one school."""
+
+    model_config = ConfigDict(extra="forbid")
+    season_id: int = Field(ge=1, le=2**31 - 1)
+    school_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                  description="the school applied to")
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=50, ge=1, le=OFFER_PAGE_SIZE_MAX)
+
+
 class WaitlistQuery(BaseModel):
     """One school's waitlist in a season."""
 
@@ -439,6 +450,9 @@ class UnplacedList(BaseModel):
     """Approved children without a live offer in the season."""
 
     items: list[UnplacedOut]
+    total: int = 0
+    page: int = 1
+    page_size: int = 50
 
 
 class OfferExpireOut(BaseModel):
