@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from backend.accounts import scope
@@ -30,7 +30,7 @@ from backend.exports.services import RELATION_NAMES, SEX_NAMES, ExportFile, writ
 from backend.identity import services as identity
 from backend.identity.models import Child, Guardian
 from backend.registrations.models import Registration
-from backend.schools.models import Region, School
+from backend.schools.models import Region, School, SeatPlan
 from backend.seasons.models import Season
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,29 @@ def publish_list(user: User, season_id: int, school_id: int, *, client_address: 
                      client_fingerprint=client_fingerprint(client_address),
                      details={"season_id": season.id})
     return publication
+
+
+def list_status(user: User, season_id: int) -> dict[str, Any]:
+    """Each school in scope: confirmed and open offers, and when its list was published."""
+    season = scope.season(user, season_id)
+    schools = list(db.session.scalars(select(School).where(
+        scope.covers_school(user, School.id)).order_by(School.code)))
+    counts: dict[tuple[int, OfferStatus], int] = {
+        (school_id, status): n for school_id, status, n in db.session.execute(
+            select(Offer.school_id, Offer.status, func.count())
+            .where(Offer.season_id == season.id,
+                   Offer.status.in_([OfferStatus.CONFIRMED, OfferStatus.OFFERED]))
+            .group_by(Offer.school_id, Offer.status))}
+    published = dict(db.session.execute(
+        select(ListPublication.school_id, ListPublication.published_at)
+        .where(ListPublication.season_id == season.id)).all())
+    seats = {plan.school_id: plan.seats for plan in db.session.scalars(
+        select(SeatPlan).where(SeatPlan.season_id == season.id))}
+    return {"season": season, "items": [
+        {"school": s, "seats": seats.get(s.id),
+         "confirmed": counts.get((s.id, OfferStatus.CONFIRMED), 0),
+         "offered": counts.get((s.id, OfferStatus.OFFERED), 0),
+         "published_at": published.get(s.id)} for s in schools]}
 
 
 def _published(season_id: int, school_code: str) -> tuple[School, ListPublication]:

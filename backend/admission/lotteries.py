@@ -22,7 +22,13 @@ from backend.admission.models import (
     OfferSource,
     OfferStatus,
 )
-from backend.admission.offers import deadline_text, live_children, notice_row, response_deadline
+from backend.admission.offers import (
+    deadline_text,
+    live_children,
+    notice_row,
+    response_deadline,
+    seats_of,
+)
 from backend.admission.seats import seat_counter, take_seats
 from backend.admission.services import pseudonym, school_zone
 from backend.admission.tiers import applicant_facts, real_lottery, tier_of, tiers_for
@@ -317,3 +323,42 @@ def evidence(lottery: Lottery) -> dict[str, Any]:
     return doc
 
 
+def lottery_schools(user: User, season_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Each school in scope with what its lottery steps need: seats, the applicants a freeze
+    would commit to now, reviews still pending, its real lottery and practice runs."""
+    now = now or utcnow()
+    season = scope.season(user, season_id)
+    schools = list(db.session.scalars(select(School).where(
+        scope.covers_school(user, School.id)).order_by(School.code)))
+    placed = live_children(season.id)
+    approved: dict[int, int] = {}
+    for school_id, child_id in db.session.execute(
+            select(Registration.school_id, Registration.child_id).where(
+                Registration.season_id == season.id,
+                Registration.status == RegistrationStatus.APPROVED)):
+        if child_id not in placed:
+            approved[school_id] = approved.get(school_id, 0) + 1
+    pending = dict(db.session.execute(
+        select(Registration.school_id, func.count()).where(
+            Registration.season_id == season.id, Registration.status.in_(PENDING_REVIEW))
+        .group_by(Registration.school_id)).all())
+    lotteries = list(db.session.scalars(select(Lottery).where(
+        Lottery.season_id == season.id, Lottery.status != LotteryStatus.CANCELLED)
+        .options(joinedload(Lottery.school)).order_by(Lottery.id)))
+    real = {lot.school_id: lot for lot in lotteries if not lot.is_practice}
+    practice: dict[int, int] = {}
+    for lot in lotteries:
+        if lot.is_practice:
+            practice[lot.school_id] = practice.get(lot.school_id, 0) + 1
+    items = []
+    for school in schools:
+        seats, taken = seats_of(season.id, school.id)
+        free = None if seats is None else seats - taken
+        items.append({"school": school, "seats": seats, "taken": taken, "free": free,
+                      "applicants": approved.get(school.id, 0),
+                      "pending_review": int(pending.get(school.id, 0)),
+                      "oversubscribed": free is not None and algo.oversubscribed(
+                          approved.get(school.id, 0), free),
+                      "lottery": real.get(school.id), "practice_runs": practice.get(school.id, 0)})
+    return {"season": season, "registration_closed": now >= season.registration_closes_at,
+            "items": items}

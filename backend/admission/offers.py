@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -23,6 +23,7 @@ from backend.admission.models import (
     Offer,
     OfferSource,
     OfferStatus,
+    SeatCount,
 )
 from backend.admission.seats import pending_lottery, release_seat, seat_counter, take_seats
 from backend.admission.services import school_zone
@@ -33,7 +34,7 @@ from backend.core.errors import ApiError
 from backend.core.timeutil import zone
 from backend.notices.services import add_notices_bulk
 from backend.registrations.models import Registration, RegistrationStatus
-from backend.schools.models import School
+from backend.schools.models import School, SeatPlan
 
 logger = logging.getLogger(__name__)
 
@@ -342,22 +343,90 @@ def place_child(user: User, registration_id: int, school_id: int, *, reason: str
 
 
 def list_offers(user: User, season_id: int, *, school_id: int | None = None,
-                status: str | None = None) -> list[Offer]:
-    """Offers of a season in the caller's scope (school staff: their school)."""
+                status: str | None = None, overdue: bool | None = None, page: int = 1,
+                page_size: int = 50,
+                now: dt.datetime | None = None) -> tuple[list[Offer], int]:
+    """A page of the season's offers in the caller's scope (school staff: their school),
+    and how many match."""
+    now = now or utcnow()
     season = scope.season(user, season_id)
-    stmt = (select(Offer)
-            .where(Offer.season_id == season.id, scope.covers_school(user, Offer.school_id))
-            .options(joinedload(Offer.child), joinedload(Offer.school))
-            .order_by(Offer.school_id, Offer.id))
+    conditions = [Offer.season_id == season.id, scope.covers_school(user, Offer.school_id)]
     if school_id is not None:
-        stmt = stmt.where(Offer.school_id == scope.school(user, school_id=school_id).id)
+        conditions.append(Offer.school_id == scope.school(user, school_id=school_id).id)
     if status:
-        stmt = stmt.where(Offer.status == OfferStatus(status))
-    return list(db.session.scalars(stmt))
+        conditions.append(Offer.status == OfferStatus(status))
+    past_deadline = (Offer.status == OfferStatus.OFFERED) & Offer.respond_by.is_not(None) \
+        & (Offer.respond_by < now)
+    if overdue is True:
+        conditions.append(past_deadline)
+    elif overdue is False:
+        conditions.append(~past_deadline)
+    total = db.session.scalar(select(func.count()).select_from(Offer).where(*conditions)) or 0
+    rows = list(db.session.scalars(
+        select(Offer).where(*conditions)
+        .options(joinedload(Offer.child), joinedload(Offer.school))
+        .order_by(Offer.school_id, Offer.id)
+        .limit(page_size).offset((page - 1) * page_size)))
+    return rows, total
 
 
-def unplaced(user: User, season_id: int) -> list[tuple[Registration, bool]]:
-    """Approved registrations whose child holds no live offer: (registration, in a draw)."""
+WaitlistEntry = tuple[LotteryEntry, Offer | None, str]
+
+
+def seats_of(season_id: int, school_id: int) -> tuple[int | None, int]:
+    """The school's plan seats (None without a plan) and the seats taken, read only."""
+    counter = db.session.scalar(select(SeatCount).where(SeatCount.season_id == season_id,
+                                                        SeatCount.school_id == school_id))
+    if counter is not None:
+        return counter.seats, counter.taken
+    plan = db.session.scalar(select(SeatPlan).where(SeatPlan.season_id == season_id,
+                                                    SeatPlan.school_id == school_id))
+    return (plan.seats if plan else None), 0
+
+
+def waitlist(user: User, season_id: int, school_id: int) -> tuple[
+        School, Lottery | None, tuple[int | None, int], list[WaitlistEntry]]:
+    """The school's waitlist in order, each applicant with where it stands now.
+
+    The order is the drawn lottery's; the state says whether the seat came (and what the
+    family did with it), whether the child got a seat elsewhere, or is out of the running.
+    """
+    season = scope.season(user, season_id)
+    school = scope.school(user, school_id=school_id)
+    counter = seats_of(season.id, school.id)
+    lottery = db.session.scalar(select(Lottery).where(
+        Lottery.season_id == season.id, Lottery.school_id == school.id,
+        Lottery.is_practice.is_(False), Lottery.status == LotteryStatus.DRAWN))
+    if lottery is None:
+        return school, None, counter, []
+    entries = list(db.session.execute(
+        select(LotteryEntry, Registration.status)
+        .join(Registration, LotteryEntry.registration_id == Registration.id)
+        .where(LotteryEntry.lottery_id == lottery.id,
+               LotteryEntry.outcome == EntryOutcome.WAITLISTED)
+        .order_by(LotteryEntry.position)).all())
+    offers = {o.lottery_entry_id: o for o in db.session.scalars(select(Offer).where(
+        Offer.lottery_id == lottery.id, Offer.lottery_entry_id.is_not(None)))}
+    live = live_children(season.id)
+    rows: list[WaitlistEntry] = []
+    for entry, registration_status in entries:
+        offer = offers.get(entry.id)
+        if offer is not None:
+            state = offer.status.value
+        elif entry.child_id in live:
+            state = "placed_elsewhere"
+        elif registration_status is not RegistrationStatus.APPROVED:
+            state = "inactive"
+        else:
+            state = "waiting"
+        rows.append((entry, offer, state))
+    return school, lottery, counter, rows
+
+
+def unplaced(user: User, season_id: int, *, school_id: int | None = None, page: int = 1,
+             page_size: int = 50) -> tuple[list[tuple[Registration, bool]], int]:
+    """A page of approved registrations whose child holds no live offer (with whether the
+    child is in a pending draw), and how many there are."""
     season = scope.season(user, season_id)
     live = select(Offer.child_id).where(Offer.season_id == season.id,
                                         Offer.status.in_(LIVE_OFFER_STATUSES))
@@ -365,15 +434,19 @@ def unplaced(user: User, season_id: int) -> list[tuple[Registration, bool]]:
         select(LotteryEntry.child_id).join(Lottery, LotteryEntry.lottery_id == Lottery.id)
         .where(Lottery.season_id == season.id, Lottery.is_practice.is_(False),
                Lottery.status == LotteryStatus.FROZEN)))
+    conditions = [Registration.season_id == season.id,
+                  scope.covers_school(user, Registration.school_id),
+                  Registration.status == RegistrationStatus.APPROVED,
+                  Registration.child_id.not_in(live)]
+    if school_id is not None:
+        conditions.append(Registration.school_id == scope.school(user, school_id=school_id).id)
+    total = db.session.scalar(
+        select(func.count()).select_from(Registration).where(*conditions)) or 0
     rows = db.session.scalars(
-        select(Registration)
-        .where(Registration.season_id == season.id,
-               scope.covers_school(user, Registration.school_id),
-               Registration.status == RegistrationStatus.APPROVED,
-               Registration.child_id.not_in(live))
+        select(Registration).where(*conditions)
         .options(joinedload(Registration.child), joinedload(Registration.school))
-        .order_by(Registration.id))
-    return [(r, r.child_id in pending) for r in rows]
+        .order_by(Registration.id).limit(page_size).offset((page - 1) * page_size))
+    return [(r, r.child_id in pending) for r in rows], total
 
 
 def admitted(session: Session, school_id: int, season_id: int) -> list[Offer]:

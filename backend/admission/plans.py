@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.accounts import scope
 from backend.accounts.models import User
-from backend.admission.models import SeatCount
+from backend.admission.models import Lottery, LotteryStatus, SeatCount
 from backend.admission.offers import fill_from_waitlist
 from backend.admission.seats import pending_lottery, seat_counter
 from backend.audit.services import client_fingerprint, record_audit
@@ -76,3 +76,10 @@ def seat_plans(user: User, season_id: int) -> list[tuple[School, SeatPlan | None
         SeatCount.season_id == season.id)).all())
     return [(s, plans.get(s.id), taken.get(s.id, 0)) for s in schools]
 
+
+
+def pending_lottery_schools(season_id: int) -> set[int]:
+    """Schools whose real lottery of the season is frozen and not drawn yet."""
+    return set(db.session.scalars(select(Lottery.school_id).where(
+        Lottery.season_id == season_id, Lottery.is_practice.is_(False),
+        Lottery.status == LotteryStatus.FROZEN)))

@@ -18,16 +18,19 @@ from backend.admission.schemas import (
     AdmittedRow,
     FamilyAdmissionOut,
     FreezeIn,
+    ListStatusList,
     LookupIn,
     LookupOut,
     LotteryDetail,
     LotteryDrawIn,
     LotteryList,
     LotteryQuery,
+    LotterySchoolList,
     OfferExpireIn,
     OfferExpireOut,
     OfferList,
     OfferOut,
+    OfferPage,
     OfferQuery,
     OfferWithdrawIn,
     PlacementIn,
@@ -41,15 +44,21 @@ from backend.admission.schemas import (
     TiersOut,
     UnplacedList,
     UnplacedOut,
+    UnplacedQuery,
+    WaitlistOut,
+    WaitlistQuery,
 )
 from backend.admission.serializers import (
     counter_out,
     family_admission_out,
+    list_status_out,
     lottery_detail,
     lottery_out,
+    lottery_schools_out,
     offer_out,
     school_ref,
     seat_plan_out,
+    waitlist_out,
 )
 from backend.admission.services import pseudonym
 from backend.core.api import api
@@ -74,8 +83,10 @@ TAGS = ("admission",)
 def list_seat_plans(query: AdmissionSeasonQuery) -> AdmissionSeatPlanList:
     """Each school's plan (classes × class size) and the seats live offers hold."""
     rows = plans.seat_plans(current_user(), query.season_id)
+    pending = plans.pending_lottery_schools(query.season_id)
     return AdmissionSeatPlanList(
-        items=[seat_plan_out(s, query.season_id, p, t) for s, p, t in rows])
+        items=[seat_plan_out(s, query.season_id, p, t, lottery_pending=s.id in pending)
+               for s, p, t in rows])
 
 
 @bp.put("/admin/seat-plans/<int:season_id>/<int:school_id>")
@@ -141,6 +152,14 @@ def list_admin_lotteries(query: LotteryQuery) -> LotteryList:
     return LotteryList(items=[lottery_out(lot, admin=True) for lot in rows])
 
 
+@bp.get("/admin/lottery-schools")
+@require_roles(*STAFF)
+@api(query=AdmissionSeasonQuery, response=LotterySchoolList, errors=(404,), tags=TAGS)
+def list_lottery_schools(query: AdmissionSeasonQuery) -> LotterySchoolList:
+    """Each school's lottery steps: seats, the list a freeze would commit to, its lottery."""
+    return lottery_schools_out(lotteries.lottery_schools(current_user(), query.season_id))
+
+
 @bp.get("/admin/lotteries/<int:lottery_id>")
 @require_roles(*STAFF)
 @api(response=LotteryDetail, errors=(404,), tags=TAGS)
@@ -182,13 +201,24 @@ def cancel_lottery(lottery_id: int, body: AdmissionReasonIn) -> LotteryDetail:
 
 @bp.get("/admin/offers")
 @require_roles(*STAFF)
-@api(query=OfferQuery, response=OfferList, errors=(404,), tags=TAGS)
-def list_admin_offers(query: OfferQuery) -> OfferList:
-    """Offers of the season in the caller's scope (names masked)."""
+@api(query=OfferQuery, response=OfferPage, errors=(404,), tags=TAGS)
+def list_admin_offers(query: OfferQuery) -> OfferPage:
+    """A page of the season's offers in the caller's scope (names masked)."""
     user = current_user()
-    rows = offers.list_offers(user, query.season_id, school_id=query.school_id,
-                              status=query.status)
-    return OfferList(items=[offer_out(o, user) for o in rows])
+    rows, total = offers.list_offers(user, query.season_id, school_id=query.school_id,
+                                     status=query.status, overdue=query.overdue,
+                                     page=query.page, page_size=query.page_size)
+    return OfferPage(items=[offer_out(o, user) for o in rows], total=total, page=query.page,
+                     page_size=query.page_size)
+
+
+@bp.get("/admin/waitlist")
+@require_roles(*STAFF)
+@api(query=WaitlistQuery, response=WaitlistOut, errors=(404,), tags=TAGS)
+def get_waitlist(query: WaitlistQuery) -> WaitlistOut:
+    """A school's waitlist in order, each applicant with where it stands now."""
+    return waitlist_out(offers.waitlist(current_user(), query.season_id, query.school_id),
+                        query.season_id)
 
 
 @bp.post("/admin/offers/<int:offer_id>/withdraw")
@@ -214,14 +244,15 @@ def expire_overdue(body: OfferExpireIn) -> OfferExpireOut:
 
 @bp.get("/admin/unplaced")
 @require_roles("bureau_admin")
-@api(query=AdmissionSeasonQuery, response=UnplacedList, errors=(404,), tags=TAGS)
-def list_unplaced(query: AdmissionSeasonQuery) -> UnplacedList:
-    """Approved children without a seat (for 统筹), names masked."""
-    rows = offers.unplaced(current_user(), query.season_id)
+@api(query=UnplacedQuery, response=UnplacedList, errors=(404,), tags=TAGS)
+def list_unplaced(query: UnplacedQuery) -> UnplacedList:
+    """A page of approved children without a seat (for 统筹), names masked."""
+    rows, total = offers.unplaced(current_user(), query.season_id, school_id=query.school_id,
+                                  page=query.page, page_size=query.page_size)
     return UnplacedList(items=[UnplacedOut(
         registration_id=r.id, school=school_ref(r.school), child_name=mask_name(r.child.name),
         pseudonym=pseudonym(r.season_id, r.child_id), in_pending_lottery=pending)
-        for r, pending in rows])
+        for r, pending in rows], total=total, page=query.page, page_size=query.page_size)
 
 
 @bp.post("/admin/placements")
@@ -238,6 +269,14 @@ def place_child(body: PlacementIn) -> OfferOut:
 
 
 # --- published lists and the registry export ------------------------------------------------
+
+
+@bp.get("/admin/admitted-lists")
+@require_roles("bureau_admin")
+@api(query=AdmissionSeasonQuery, response=ListStatusList, errors=(404,), tags=TAGS)
+def list_admitted_lists(query: AdmissionSeasonQuery) -> ListStatusList:
+    """Each school's admitted list: confirmed and open offers, whether it is published."""
+    return list_status_out(lists.list_status(current_user(), query.season_id))
 
 
 @bp.post("/admin/admitted-lists")

@@ -18,6 +18,16 @@ OFFER_STATUS_NAMES = {"offered": "待确认", "confirmed": "已确认", "decline
 LOTTERY_STATUS_NAMES = {"frozen": "名单已冻结，待开奖", "drawn": "已派位",
                         "settled": "未超计划，全部录取", "cancelled": "已撤销"}
 PRACTICE_LABEL = "演练（非正式结果）"
+OFFER_SOURCE_NAMES = {"lottery": "随机派位", "waitlist": "候补递补",
+                      "bureau_placement": "教育局统筹"}
+# Where a waitlisted applicant stands: still waiting, offered a seat from the waitlist (and
+# what the family did), placed at another school, or out of the running.
+WAITLIST_STATE_NAMES = {"waiting": "候补中", "offered": "已递补·待确认",
+                        "confirmed": "已递补·已确认", "declined": "已递补·已放弃",
+                        "expired": "已递补·逾期未确认", "withdrawn": "已递补·已撤销",
+                        "placed_elsewhere": "已在其他学校获得学位",
+                        "inactive": "报名已撤回或失效"}
+OFFER_PAGE_SIZE_MAX = 200
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -163,12 +173,35 @@ class PublicLotteryQuery(BaseModel):
 
 
 class OfferQuery(BaseModel):
-    """Offers of a season in the caller's scope."""
+    """Offers of a season in the caller's scope, a page at a time."""
 
     model_config = ConfigDict(extra="forbid")
     season_id: int = Field(ge=1, le=2**31 - 1)
     school_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     status: OfferStatusName | None = None
+    overdue: bool | None = Field(
+        default=None, description="true: only offers still open past their deadline")
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=50, ge=1, le=OFFER_PAGE_SIZE_MAX)
+
+
+class UnplacedQuery(BaseModel):
+    """Approved children without a seat, a page at a time, optionally of one school."""
+
+    model_config = ConfigDict(extra="forbid")
+    season_id: int = Field(ge=1, le=2**31 - 1)
+    school_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                  description="the school applied to")
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=50, ge=1, le=OFFER_PAGE_SIZE_MAX)
+
+
+class WaitlistQuery(BaseModel):
+    """One school's waitlist in a season."""
+
+    model_config = ConfigDict(extra="forbid")
+    season_id: int = Field(ge=1, le=2**31 - 1)
+    school_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class RegistryQuery(BaseModel):
@@ -208,6 +241,9 @@ class AdmissionSeatPlanOut(BaseModel):
     taken: int
     free: int | None
     class_size_cap: int
+    lottery_pending: bool = Field(
+        default=False, description="a real lottery is frozen and not drawn: its free seats "
+                                   "are committed to the draw (no placement meanwhile)")
 
 
 class AdmissionSeatPlanList(BaseModel):
@@ -295,9 +331,12 @@ class OfferOut(BaseModel):
     child_name: str = Field(description="masked for staff")
     pseudonym: str
     source: OfferSourceName
+    source_name: str
     status: OfferStatusName
     status_name: str
     respond_by: str | None
+    overdue: bool = Field(description="still open (offered) past its deadline: the next "
+                                      "expiry run gives the seat to the waitlist")
     decided_at: str | None
     lottery_id: int | None
     placement_reason: str | None
@@ -308,6 +347,68 @@ class OfferList(BaseModel):
     """Offers."""
 
     items: list[OfferOut]
+
+
+class OfferPage(OfferList):
+    """A page of the staff's offer list, with the number of matching offers."""
+
+    total: int
+    page: int
+    page_size: int
+
+
+class WaitlistRow(BaseModel):
+    """One waitlisted applicant of a school's drawn lottery, in waitlist order."""
+
+    waitlist_position: int
+    position: int
+    pseudonym: str
+    masked_name: str
+    tier: int
+    registration_id: int
+    state: Literal["waiting", "offered", "confirmed", "declined", "expired", "withdrawn",
+                   "placed_elsewhere", "inactive"]
+    state_name: str
+    offer_id: int | None = Field(description="the seat offered from the waitlist, if any")
+    respond_by: str | None
+
+
+class WaitlistOut(BaseModel):
+    """A school's waitlist: who is next when a seat is given back."""
+
+    school: AdmissionSchoolRef
+    season_id: int
+    lottery_id: int | None = Field(description="the school's drawn real lottery; none: "
+                                               "no waitlist (not drawn, or settled)")
+    seats: int | None
+    taken: int
+    free: int | None
+    waiting: int = Field(description="applicants still waiting for a seat")
+    items: list[WaitlistRow]
+
+
+class LotterySchoolOut(BaseModel):
+    """Where a school stands before and after its lottery (the console's step guide)."""
+
+    school: AdmissionSchoolRef
+    seats: int | None
+    taken: int
+    free: int | None
+    applicants: int = Field(description="approved registrations whose child holds no seat: "
+                                        "the list a freeze would commit to now")
+    pending_review: int = Field(description="registrations still in review; a real freeze "
+                                            "waits for none")
+    oversubscribed: bool
+    lottery: LotteryOut | None = Field(description="the school's real lottery (not cancelled)")
+    practice_runs: int
+
+
+class LotterySchoolList(BaseModel):
+    """Every school in scope, and whether the registration window is closed."""
+
+    season_id: int
+    registration_closed: bool
+    items: list[LotterySchoolOut]
 
 
 class FamilyLotteryOut(BaseModel):
@@ -349,6 +450,9 @@ class UnplacedList(BaseModel):
     """Approved children without a live offer in the season."""
 
     items: list[UnplacedOut]
+    total: int = 0
+    page: int = 1
+    page_size: int = 50
 
 
 class OfferExpireOut(BaseModel):
@@ -363,6 +467,25 @@ class PublicationOut(BaseModel):
     season_id: int
     school: AdmissionSchoolRef
     published_at: str
+
+
+class ListStatusOut(BaseModel):
+    """A school's admitted list: how many have confirmed, and whether it is published."""
+
+    school: AdmissionSchoolRef
+    seats: int | None
+    confirmed: int
+    offered: int = Field(description="offers still waiting for the family's answer")
+    published_at: str | None
+    public_list_url: str
+    public_page_url: str = Field(description="the public page with the list and the look-up")
+
+
+class ListStatusList(BaseModel):
+    """Every school in scope."""
+
+    season_id: int
+    items: list[ListStatusOut]
 
 
 class AdmittedRow(BaseModel):

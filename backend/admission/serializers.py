@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from flask import current_app
 
@@ -20,19 +22,28 @@ from backend.admission.models import (
 )
 from backend.admission.schemas import (
     LOTTERY_STATUS_NAMES,
+    OFFER_SOURCE_NAMES,
     OFFER_STATUS_NAMES,
     PRACTICE_LABEL,
+    WAITLIST_STATE_NAMES,
     AdmissionSchoolRef,
     AdmissionSeatPlanOut,
     FamilyAdmissionOut,
     FamilyLotteryOut,
+    ListStatusList,
+    ListStatusOut,
     LotteryDetail,
     LotteryOut,
     LotteryResultRow,
+    LotterySchoolList,
+    LotterySchoolOut,
     OfferOut,
     TierOut,
+    WaitlistOut,
+    WaitlistRow,
 )
 from backend.admission.services import pseudonym
+from backend.core.db import utcnow
 from backend.core.pii import mask_name
 from backend.core.timeutil import local_iso
 from backend.schools.models import School, SeatPlan
@@ -44,14 +55,15 @@ def school_ref(school: School) -> AdmissionSchoolRef:
 
 
 def seat_plan_out(school: School, season_id: int, plan: SeatPlan | None,
-                  taken: int) -> AdmissionSeatPlanOut:
+                  taken: int, *, lottery_pending: bool = False) -> AdmissionSeatPlanOut:
     """A school's plan with the seats taken."""
     seats = plan.seats if plan else None
     return AdmissionSeatPlanOut(school=school_ref(school), season_id=season_id,
                        classes=plan.classes if plan else None,
                        class_size=plan.class_size if plan else None, seats=seats, taken=taken,
                        free=None if seats is None else seats - taken,
-                       class_size_cap=int(current_app.config["ADMISSION_CLASS_SIZE_CAP"]))
+                       class_size_cap=int(current_app.config["ADMISSION_CLASS_SIZE_CAP"]),
+                       lottery_pending=lottery_pending)
 
 
 def counter_out(school: School, plan: SeatPlan, counter: SeatCount) -> AdmissionSeatPlanOut:
@@ -124,17 +136,20 @@ def _actions(offer: Offer, viewer: User) -> list[Any]:
     return []
 
 
-def offer_out(offer: Offer, viewer: User) -> OfferOut:
+def offer_out(offer: Offer, viewer: User, now: dt.datetime | None = None) -> OfferOut:
     """An offer as the viewer may see it (families see their child's own name)."""
+    now = now or utcnow()
     zone_name = offer.school.authority.timezone
     name = offer.child.name if viewer.role is Role.PARENT else mask_name(offer.child.name)
     return OfferOut(
         id=offer.id, registration_id=offer.registration_id, school=school_ref(offer.school),
         child_name=name, pseudonym=pseudonym(offer.season_id, offer.child_id),
-        source=offer.source.value,
+        source=offer.source.value, source_name=OFFER_SOURCE_NAMES[offer.source.value],
         status=offer.status.value,
         status_name=OFFER_STATUS_NAMES[offer.status.value],
         respond_by=local_iso(offer.respond_by, zone_name),
+        overdue=(offer.status is OfferStatus.OFFERED and offer.respond_by is not None
+                 and offer.respond_by < now),
         decided_at=local_iso(offer.decided_at, zone_name), lottery_id=offer.lottery_id,
         placement_reason=offer.placement_reason if viewer.role is not Role.PARENT else None,
         actions=_actions(offer, viewer))
@@ -161,3 +176,49 @@ def family_admission_out(view: dict[str, Any], viewer: User) -> FamilyAdmissionO
     return FamilyAdmissionOut(registration_id=view["registration"].id,
                               pseudonym=view["pseudonym"], lotteries=lotteries,
                               offers=[offer_out(o, viewer) for o in view["offers"]])
+
+
+def waitlist_out(data: tuple[Any, Any, tuple[int | None, int], list[Any]],
+                 season_id: int) -> WaitlistOut:
+    """A school's waitlist in order, each applicant with where it stands."""
+    school, lottery, (seats, taken), rows = data
+    zone_name = school.authority.timezone
+    items = [WaitlistRow(
+        waitlist_position=(entry.position or 0) - lottery.seats, position=entry.position or 0,
+        pseudonym=entry.pseudonym, masked_name=entry.masked_name, tier=entry.tier,
+        registration_id=entry.registration_id, state=state,
+        state_name=WAITLIST_STATE_NAMES[state], offer_id=offer.id if offer else None,
+        respond_by=local_iso(offer.respond_by, zone_name) if offer else None)
+        for entry, offer, state in rows]
+    return WaitlistOut(school=school_ref(school), season_id=season_id,
+                       lottery_id=lottery.id if lottery else None, seats=seats, taken=taken,
+                       free=None if seats is None else seats - taken,
+                       waiting=sum(1 for row in items if row.state == "waiting"), items=items)
+
+
+def lottery_schools_out(data: dict[str, Any]) -> LotterySchoolList:
+    """Each school's lottery readiness (the console's step guide)."""
+    return LotterySchoolList(
+        season_id=data["season"].id, registration_closed=data["registration_closed"],
+        items=[LotterySchoolOut(
+            school=school_ref(row["school"]), seats=row["seats"], taken=row["taken"],
+            free=row["free"], applicants=row["applicants"],
+            pending_review=row["pending_review"], oversubscribed=row["oversubscribed"],
+            lottery=lottery_out(row["lottery"], admin=True) if row["lottery"] else None,
+            practice_runs=row["practice_runs"]) for row in data["items"]])
+
+
+def list_status_out(data: dict[str, Any]) -> ListStatusList:
+    """Each school's admitted list: counts, publication time and the public addresses."""
+    season = data["season"]
+    items = []
+    for row in data["items"]:
+        school = row["school"]
+        code = quote(school.code, safe="")
+        items.append(ListStatusOut(
+            school=school_ref(school), seats=row["seats"], confirmed=row["confirmed"],
+            offered=row["offered"],
+            published_at=local_iso(row["published_at"], school.authority.timezone),
+            public_list_url=f"/api/v1/admitted-lists/{code}?season_id={season.id}",
+            public_page_url=f"/portal/admitted/{code}?season_id={season.id}"))
+    return ListStatusList(season_id=season.id, items=items)

@@ -42,6 +42,7 @@ SECTIONS = (
         Page("console.seat_plans", "招生计划", BUREAU),
         Page("console.lotteries", "随机派位", BUREAU),
         Page("console.offers", "录取与候补", BUREAU),
+        Page("console.admitted_lists", "名单公布与学籍", BUREAU),
         Page("console.onsite", "现场报到"),
         Page("console.classes", "均衡分班"),
     )),

@@ -208,15 +208,22 @@ def seat_plans() -> str:
 @bp.get("/admission/lotteries")
 @page("bureau_admin")
 def lotteries() -> str:
-    """随机派位: freeze (commit), draw and evidence."""
+    """随机派位: per school, the guided steps freeze → public value → draw → result → public."""
     return render("console/admission/lotteries.html", **_options())
 
 
 @bp.get("/admission/offers")
 @page("bureau_admin")
 def offers() -> str:
-    """录取与候补: offers and the waitlist."""
+    """录取与候补: offers with deadlines, the waitlist, and placement (统筹) with a reason."""
     return render("console/admission/offers.html", **_options())
+
+
+@bp.get("/admission/admitted-lists")
+@page("bureau_admin")
+def admitted_lists() -> str:
+    """名单公布与学籍: publish each school's admitted list; the student-registry export."""
+    return render("console/admission/admitted_lists.html", **_options())
 
 
 @bp.get("/admission/onsite")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from backend.admission import lists as admission_lists
 from backend.announcements import services as announcements
 from backend.authorities.models import EducationAuthority
 from backend.authorities.services import resolve_authority
@@ -115,3 +116,22 @@ def announcement(announcement_id: int) -> str | tuple[str, int]:
                            platform_name=posters.platform_name(authority),
                            category=services.CATEGORY_NAMES.get(item.category.value, "其他"),
                            published=services.local_date(item.publish_at, authority.timezone))
+
+
+@bp.get("/portal/admitted/<code>")
+def admitted_list(code: str) -> str | tuple[str, int]:
+    """A school's published admitted list (masked) and the yes/no look-up for a family."""
+    season_id = request.args.get("season_id", type=int)
+    if not links.CODE_PATTERN.match(code) or not season_id or season_id < 1:
+        return _not_found("没有找到该校的录取名单。")
+    try:
+        data = admission_lists.public_list(season_id, code)
+    except ApiError:
+        return _not_found("该校录取名单尚未公布，请以教育局公告为准。")
+    school, season = data["school"], data["season"]
+    authority = school.authority
+    return render_template(
+        "portal/admitted.html", school=school, season=season, items=data["items"],
+        authority=authority, platform_name=posters.platform_name(authority),
+        published=services.local_date(data["published_at"], authority.timezone),
+        source_names=admission_lists.SOURCE_NAMES)

@@ -218,10 +218,57 @@
     isOpen: function () { return !document.getElementById("drawer").hidden; },
   };
 
-  /* A modal form: fields [{name, label, type, options, value, required}] → onSubmit(values). */
-  function modal(title, fields, onSubmit, submitLabel) {
+  /* An error that belongs to one field of a form (shown next to it, not in a toast). */
+  function FieldError(field, message) { this.details = { fields: [{ field: field, message: message }] }; this.message = message; }
+
+  function clearFieldErrors(form) {
+    Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (node) { node.remove(); });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (node) { node.removeAttribute("aria-invalid"); });
+  }
+
+  /* The API's 422 details.fields (or a FieldError) next to the inputs they name; true when any was shown. */
+  function showFieldErrors(form, error) {
+    clearFieldErrors(form);
+    var fields = error && error.details && error.details.fields;
+    var shown = false;
+    (fields || []).forEach(function (f) {
+      var input = form.elements[f.field];
+      if (!input || !input.parentNode) return;
+      input.setAttribute("aria-invalid", "true");
+      var note = el("span", { class: "field-error", role: "alert", "data-testid": "error-" + f.field }, f.message);
+      input.parentNode.appendChild(note);
+      input.addEventListener("input", function () { note.remove(); input.removeAttribute("aria-invalid"); }, { once: true });
+      if (!shown) input.focus();
+      shown = true;
+    });
+    return shown;
+  }
+
+  /* Run `work` (a promise-returning function) with the button disabled and marked busy, so a
+   * request is never sent twice; `text` replaces the label meanwhile. */
+  function busy(button, work, text) {
+    if (button.disabled) return Promise.resolve(null);
+    var label = button.textContent;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.classList.add("loading");
+    if (text) button.textContent = text;
+    function done() {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      button.classList.remove("loading");
+      button.textContent = label;
+    }
+    return Promise.resolve().then(work).then(function (value) { done(); return value; },
+      function (error) { done(); throw error; });
+  }
+
+  /* A modal form: fields [{name, label, type, options, value, required, hint}] → onSubmit(values).
+   * options: {progress: text shown with a progress bar while onSubmit runs, danger: true}. */
+  function modal(title, fields, onSubmit, submitLabel, options) {
+    var opts = options || {};
     var mask = el("div", { class: "modal-mask" });
-    var form = el("form", { class: "modal", novalidate: true });
+    var form = el("form", { class: "modal", novalidate: true, role: "dialog", "aria-modal": "true" });
     var body = el("div", { class: "modal-body" });
     fields.forEach(function (f) {
       if (f.node) { body.appendChild(f.node); return; }
@@ -238,33 +285,43 @@
           placeholder: f.placeholder, min: f.min, max: f.max, accept: f.accept });
         if (f.value !== undefined && f.type !== "file") input.value = f.value;
       }
-      body.appendChild(el("label", { class: "field" }, el("span", null, f.label), input));
+      body.appendChild(el("label", { class: "field" }, el("span", null, f.label), input,
+        f.hint ? el("small", { class: "field-hint" }, f.hint) : null));
     });
-    var error = el("div", { class: "form-error", hidden: true });
+    var error = el("div", { class: "form-error", hidden: true, role: "alert" });
     body.appendChild(error);
-    var submit = el("button", { class: "btn btn-primary", type: "submit" }, submitLabel || "确定");
+    var progress = el("div", { class: "progress", hidden: true, role: "progressbar", "aria-label": opts.progress || "处理中" },
+      el("i"), el("span", null, opts.progress || "处理中…"));
+    body.appendChild(progress);
+    var submit = el("button", { class: "btn " + (opts.danger ? "btn-danger-solid" : "btn-primary"), type: "submit", "data-testid": "modal-submit" }, submitLabel || "确定");
+    var cancel = el("button", { class: "btn", type: "button", onclick: function () { mask.remove(); } }, "取消");
     form.appendChild(el("div", { class: "modal-head" }, title));
     form.appendChild(body);
-    form.appendChild(el("div", { class: "modal-foot" },
-      el("button", { class: "btn", type: "button", onclick: function () { mask.remove(); } }, "取消"), submit));
+    form.appendChild(el("div", { class: "modal-foot" }, cancel, submit));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      submit.disabled = true;
+      if (submit.disabled) return;
       error.hidden = true;
-      Promise.resolve(onSubmit(formValues(form), form)).then(function () { mask.remove(); }).catch(function (e) {
-        error.textContent = e && e.message ? e.message : "操作失败";
-        error.hidden = false;
-      }).then(function () { submit.disabled = false; });
+      clearFieldErrors(form);
+      progress.hidden = false;
+      cancel.disabled = true;
+      busy(submit, function () { return onSubmit(formValues(form), form); }, "处理中…").then(function () { mask.remove(); }).catch(function (e) {
+        if (!showFieldErrors(form, e)) {
+          error.textContent = e && e.message ? e.message : "操作失败";
+          error.hidden = false;
+        }
+      }).then(function () { progress.hidden = true; cancel.disabled = false; });
     });
     mask.appendChild(form);
     document.body.appendChild(mask);
-    var first = form.querySelector("input, select, textarea");
-    if (first) first.focus();
+    var first = form.querySelector("input, select, textarea") || submit;
+    first.focus();
     return form;
   }
 
-  function confirmAction(title, text, onConfirm) {
-    return modal(title, [{ node: el("p", null, text) }], onConfirm, "确定");
+  function confirmAction(title, text, onConfirm, options) {
+    var opts = options || {};
+    return modal(title, [{ node: el("p", { class: "confirm-text", "data-testid": "confirm-text" }, text) }], onConfirm, opts.label || "确定", opts);
   }
 
   function desc(pairs) {
@@ -316,7 +373,8 @@
     el: el, append: append, clear: clear, api: api, query: query, formValues: formValues, toast: toast,
     fail: fail, time: time, tag: tag, statusTag: statusTag, table: table, pager: pager, listPage: listPage,
     drawer: drawer, modal: modal, confirm: confirmAction, desc: desc, download: download, ApiFailure: ApiFailure,
-    season: season, localIso: localIso,
+    season: season, localIso: localIso, busy: busy, FieldError: FieldError, showFieldErrors: showFieldErrors,
+    clearFieldErrors: clearFieldErrors,
     role: document.body.dataset.role, school: document.body.dataset.school, authority: document.body.dataset.authority,
   };
 })();
