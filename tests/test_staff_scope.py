@@ -180,6 +180,7 @@ CASES: list[Case] = [
            body={"season_id": "{sa}", "school_id": "{a1}", "practice": True,
                  "public_value_source": "范围测试的公开随机数来源"}),
     listing("GET", f"{API}/admin/lotteries?season_id={{sa}}", b=404),
+    listing("GET", f"{API}/admin/lottery-schools?season_id={{sa}}", b=404, own_rows=True),
     listing("GET", f"{API}/admin/lotteries?season_id={{sa}}&school_id={{a1}}", a2=404, b=404),
     scoped("GET", f"{API}/admin/lotteries/{{lottery}}"),
     scoped("GET", f"{API}/admin/lotteries/{{lottery}}/evidence.json"),
@@ -193,6 +194,8 @@ CASES: list[Case] = [
     bureau("POST", f"{API}/admin/offers/expire-overdue",
            body={"season_id": "{sa}", "school_id": "{a1}"}),
     bureau_listing("GET", f"{API}/admin/unplaced?season_id={{sa}}", b=404),
+    scoped("GET", f"{API}/admin/waitlist?season_id={{sa}}&school_id={{a1}}"),
+    bureau_listing("GET", f"{API}/admin/admitted-lists?season_id={{sa}}", b=404),
     bureau("POST", f"{API}/admin/placements", admin=NOT_REFUSED,
            body={"registration_id": "{r1}", "school_id": "{a1}", "reason": "统筹安排"}),
     # Authority B's bureau placing A's child at its own school; A's bureau at B's school.
