@@ -238,7 +238,8 @@
           placeholder: f.placeholder, min: f.min, max: f.max, accept: f.accept });
         if (f.value !== undefined && f.type !== "file") input.value = f.value;
       }
-      body.appendChild(el("label", { class: "field" }, el("span", null, f.label), input));
+      body.appendChild(el("label", { class: "field" }, el("span", null, f.label), input,
+        f.hint ? el("small", { class: "muted" }, f.hint) : null));
     });
     var error = el("div", { class: "form-error", hidden: true });
     body.appendChild(error);
@@ -251,9 +252,11 @@
       event.preventDefault();
       submit.disabled = true;
       error.hidden = true;
+      fieldErrors(form, null);
       Promise.resolve(onSubmit(formValues(form), form)).then(function () { mask.remove(); }).catch(function (e) {
         error.textContent = e && e.message ? e.message : "操作失败";
         error.hidden = false;
+        fieldErrors(form, e);
       }).then(function () { submit.disabled = false; });
     });
     mask.appendChild(form);
@@ -261,6 +264,32 @@
     var first = form.querySelector("input, select, textarea");
     if (first) first.focus();
     return form;
+  }
+
+  /* Errors next to the fields they concern: the API's 422 details.fields, or an error the
+   * page raised for one field (error.field). Cleared when error is null. */
+  function fieldErrors(form, error) {
+    Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (n) { n.remove(); });
+    if (!error) return 0;
+    var fields = ((error.details && error.details.fields) || []).slice();
+    if (error.field) fields.push({ field: error.field, message: error.message });
+    var shown = 0;
+    fields.forEach(function (f) {
+      var name = String(f.field).split(".")[0];
+      var input = Array.prototype.find.call(form.elements, function (i) { return i.name === name; });
+      if (!input) return;
+      var label = input.closest(".field") || input.parentNode;
+      label.appendChild(el("div", { class: "field-error", role: "alert" }, f.message));
+      shown++;
+    });
+    return shown;
+  }
+
+  /* An error the page raises for one field of a modal form (shown next to it). */
+  function fieldError(field, message) {
+    var error = new Error(message);
+    error.field = field;
+    return error;
   }
 
   function confirmAction(title, text, onConfirm) {
@@ -316,6 +345,7 @@
     el: el, append: append, clear: clear, api: api, query: query, formValues: formValues, toast: toast,
     fail: fail, time: time, tag: tag, statusTag: statusTag, table: table, pager: pager, listPage: listPage,
     drawer: drawer, modal: modal, confirm: confirmAction, desc: desc, download: download, ApiFailure: ApiFailure,
+    fieldErrors: fieldErrors, fieldError: fieldError,
     season: season, localIso: localIso,
     role: document.body.dataset.role, school: document.body.dataset.school, authority: document.body.dataset.authority,
   };
