@@ -253,12 +253,22 @@
       submit.disabled = true;
       error.hidden = true;
       fieldErrors(form, null);
-      Promise.resolve(onSubmit(formValues(form), form)).then(function () { mask.remove(); }).catch(function (e) {
+      // A check that throws at once is shown like a refusal from the API.
+      new Promise(function (resolve) { resolve(onSubmit(formValues(form), form)); }).then(function () { mask.remove(); }).catch(function (e) {
         error.textContent = e && e.message ? e.message : "操作失败";
-        error.hidden = false;
-        fieldErrors(form, e);
+        // A message shown next to its field is not repeated below the form.
+        error.hidden = fieldErrors(form, e) > 0 && !!(e && e.field);
       }).then(function () { submit.disabled = false; });
     });
+    // Changing a field clears what was said about it.
+    function cleared(event) {
+      var label = event.target.closest && event.target.closest(".field");
+      if (!label) return;
+      Array.prototype.forEach.call(label.querySelectorAll(".field-error"), function (n) { n.remove(); });
+      error.hidden = true;
+    }
+    form.addEventListener("input", cleared);
+    form.addEventListener("change", cleared);
     mask.appendChild(form);
     document.body.appendChild(mask);
     var first = form.querySelector("input, select, textarea");
