@@ -7,6 +7,8 @@
 | POST | /staff/classes/assignments | staff: freeze the input, publish the commitment |
 | GET | /staff/classes/assignments | staff: assignments in scope |
 | GET | /staff/classes/assignments/{id} | staff: every child (masked) and corrections |
+| GET | /staff/classes/assignments/{id}/pupils | staff: a filtered page of its children |
+| GET | /staff/classes/assignments/{id}/corrections | staff: its correction log |
 | POST | /staff/classes/assignments/{id}/draw | staff: seed with the public value, publish |
 | POST | /staff/classes/assignments/{id}/cancel | staff: before the draw |
 | POST | /staff/classes/assignments/{id}/corrections | bureau admin: audited change |
@@ -25,6 +27,7 @@ from flask import Blueprint, request
 from backend.classes import services
 from backend.classes.models import ClassAssignment, ClassCorrection, TogetherRequest
 from backend.classes.schemas import (
+    MAX_PER_PAGE,
     ClassAssignmentDetail,
     ClassAssignmentList,
     ClassAssignmentOut,
@@ -32,12 +35,15 @@ from backend.classes.schemas import (
     ClassCancelIn,
     ClassCommitIn,
     ClassCorrectionIn,
+    ClassCorrectionList,
     ClassCorrectionOut,
     ClassCorrectionReasonList,
     ClassCorrectionReasonOut,
     ClassDrawIn,
     ClassEvidence,
     ClassPupilOut,
+    ClassPupilPage,
+    ClassPupilQuery,
     ClassSchoolRef,
     ClassSummaryOut,
     MyClassOut,
@@ -88,9 +94,10 @@ def assignment_out(assignment: ClassAssignment) -> ClassAssignmentOut:
 
 
 def correction_out(correction: ClassCorrection, pseudonym: str, registration_id: int,
-                   tz: str) -> ClassCorrectionOut:
+                   tz: str, names: dict[int, str] | None = None) -> ClassCorrectionOut:
     """A correction for staff (with the internal note)."""
     return ClassCorrectionOut(
+        corrected_by_name=(names or {}).get(correction.corrected_by_user_id),
         id=correction.id, pseudonym=pseudonym, registration_id=registration_id,
         from_class=correction.from_class, to_class=correction.to_class,
         reason_code=correction.reason_code,
@@ -184,6 +191,35 @@ def list_assignments(query: ClassAssignmentQuery) -> ClassAssignmentList:
 def get_assignment(assignment_id: int) -> ClassAssignmentDetail:
     """One assignment: every child (masked) with its classes, and every correction."""
     return assignment_detail(services.staff_assignment(current_user(), assignment_id))
+
+
+@bp.get("/staff/classes/assignments/<int:assignment_id>/pupils")
+@require_roles(*STAFF)
+@api(query=ClassPupilQuery, response=ClassPupilPage, errors=(404,), tags=TAGS)
+def list_assignment_pupils(assignment_id: int, query: ClassPupilQuery) -> ClassPupilPage:
+    """A filtered page of the assignment's children (masked) with drawn and current class."""
+    per_page = min(query.per_page, MAX_PER_PAGE)
+    filters = services.PupilFilters(class_no=query.class_no, sex=query.sex,
+                                    special=query.special, grouped=query.grouped,
+                                    corrected=query.corrected, q=query.q)
+    rows, total = services.pupil_page(services.staff_assignment(current_user(), assignment_id),
+                                      filters, query.page, per_page)
+    return ClassPupilPage(items=[ClassPupilOut(**row) for row in rows], total=total,
+                          page=query.page, per_page=per_page)
+
+
+@bp.get("/staff/classes/assignments/<int:assignment_id>/corrections")
+@require_roles(*STAFF)
+@api(response=ClassCorrectionList, errors=(404,), tags=TAGS)
+def list_assignment_corrections(assignment_id: int) -> ClassCorrectionList:
+    """The assignment's corrections in order: who, when, from, to, reason and note."""
+    assignment = services.staff_assignment(current_user(), assignment_id)
+    tz = zone_name(assignment.school)
+    who = services.placement_registrations(assignment.id)
+    corrections = services.corrections_of(assignment.id)
+    names = services.staff_names({c.corrected_by_user_id for c in corrections})
+    return ClassCorrectionList(items=[correction_out(c, *who[c.placement_id], tz, names)
+                                      for c in corrections])
 
 
 @bp.post("/staff/classes/assignments/<int:assignment_id>/draw")

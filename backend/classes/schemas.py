@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ScopeName = Literal["checked_in", "confirmed"]
 StatusName = Literal["committed", "published", "cancelled"]
 SexName = Literal["male", "female"]
+MAX_PER_PAGE = 100
 
 
 class ClassSchoolRef(BaseModel):
@@ -186,6 +187,33 @@ class ClassPupilOut(BaseModel):
     class_no: int | None
 
 
+class ClassPupilQuery(BaseModel):
+    """Filters and page of an assignment's children."""
+
+    model_config = ConfigDict(extra="forbid")
+    class_no: int | None = Field(default=None, ge=0, le=100,
+                                 description="current class; 0: left the school")
+    sex: SexName | None = None
+    special: bool | None = None
+    grouped: bool | None = Field(default=None, description="in a together request group")
+    corrected: bool | None = Field(default=None,
+                                   description="current class differs from the drawn one")
+    q: str | None = Field(default=None, max_length=40,
+                          description="pseudonym, registration number or masked name (张*明)")
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=20, ge=1, le=10_000,
+                          description=f"page size, at most {MAX_PER_PAGE} are returned")
+
+
+class ClassPupilPage(BaseModel):
+    """A page of an assignment's children, in the committed (pseudonym) order."""
+
+    items: list[ClassPupilOut]
+    total: int
+    page: int
+    per_page: int
+
+
 class ClassCorrectionOut(BaseModel):
     """A correction: who, when, from where to where, why."""
 
@@ -198,7 +226,14 @@ class ClassCorrectionOut(BaseModel):
     reason: str
     note: str
     corrected_by_user_id: int
+    corrected_by_name: str | None = Field(default=None, description="display name")
     corrected_at: str
+
+
+class ClassCorrectionList(BaseModel):
+    """An assignment's corrections in the order they were made."""
+
+    items: list[ClassCorrectionOut]
 
 
 class ClassAssignmentDetail(ClassAssignmentOut):

@@ -513,6 +513,54 @@ def staff_pupils(assignment: ClassAssignment) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class PupilFilters:
+    """Filters of an assignment's children (None: any)."""
+
+    class_no: int | None = None
+    sex: str | None = None
+    special: bool | None = None
+    grouped: bool | None = None
+    corrected: bool | None = None
+    q: str | None = None
+
+
+def _matches(row: dict[str, Any], filters: PupilFilters) -> bool:
+    if filters.class_no is not None and (row["class_no"] or 0) != filters.class_no:
+        return False
+    if filters.sex is not None and row["sex"] != filters.sex:
+        return False
+    if filters.special is not None and row["special"] is not filters.special:
+        return False
+    if filters.grouped is not None and (row["group"] is not None) is not filters.grouped:
+        return False
+    if filters.corrected is not None and (
+            row["class_no"] != row["drawn_class_no"]) is not filters.corrected:
+        return False
+    if filters.q:
+        q = filters.q.strip()
+        masked = row["child_name"]
+        # Only what staff see can be searched: the masked name, its surname, the numbers.
+        return (q.upper() == row["pseudonym"] or q == str(row["registration_id"])
+                or q == masked or (len(q) == 1 and not q.isascii() and masked[:1] == q))
+    return True
+
+
+def pupil_page(assignment: ClassAssignment, filters: PupilFilters, page: int,
+               per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the assignment's children matching the filters, and their count."""
+    rows = [row for row in staff_pupils(assignment) if _matches(row, filters)]
+    return rows[(page - 1) * per_page:page * per_page], len(rows)
+
+
+def staff_names(user_ids: set[int]) -> dict[int, str]:
+    """user id → display name (or username), for logs shown to staff."""
+    if not user_ids:
+        return {}
+    return {u.id: u.display_name or u.username or str(u.id)
+            for u in db.session.scalars(select(User).where(User.id.in_(sorted(user_ids))))}
+
+
 def placement_registrations(assignment_id: int) -> dict[int, tuple[str, int]]:
     """placement id → (pseudonym, registration id)."""
     return {pid: (pseudo, rid) for pid, pseudo, rid in db.session.execute(

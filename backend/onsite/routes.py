@@ -7,6 +7,7 @@
 | PATCH / DELETE | /staff/onsite/slots/{id} | staff: change (notifies) / delete an empty slot |
 | GET | /staff/onsite/slots/{id}/bookings | staff: the slot's roster (masked) |
 | POST | /staff/onsite/bookings | staff: put an admitted child in a slot |
+| GET | /staff/onsite/admitted | staff: the school's admitted children and their bookings |
 | POST | /staff/checkins | school staff: check in by ticket code |
 | GET | /staff/onsite/no-shows | staff: bookings of ended slots never checked in |
 | GET | /onsite/slots?registration_id= | parent: slots open to the admitted child |
@@ -24,10 +25,15 @@ from flask import Blueprint, request
 
 from backend.core.api import api
 from backend.core.auth import STAFF, current_user, require_roles
+from backend.core.pii import mask_name
 from backend.core.timeutil import local_iso
 from backend.onsite import services
 from backend.onsite.models import OnsiteBooking, OnsiteSlot
 from backend.onsite.schemas import (
+    MAX_PER_PAGE,
+    AdmittedChildOut,
+    AdmittedList,
+    AdmittedQuery,
     CheckinIn,
     CheckinOut,
     EntryTicketOut,
@@ -79,6 +85,8 @@ def booking_out(booking: OnsiteBooking, *, for_staff: bool) -> OnsiteBookingOut:
         checked_in=booking.checked_in_at is not None,
         checked_in_at=local_iso(booking.checked_in_at, services.zone_name(booking.school)),
         checked_in_by_user_id=booking.checked_in_by_user_id if for_staff else None,
+        checked_in_by_name=services.staff_name(booking.checked_in_by_user_id)
+        if for_staff else None,
         off_slot=booking.off_slot)
 
 
@@ -140,6 +148,27 @@ def assign_slot(body: OnsiteBookingIn) -> OnsiteBookingOut:
     booking = services.assign_slot(current_user(), body.registration_id, body.slot_id,
                                    request.remote_addr)
     return booking_out(booking, for_staff=True)
+
+
+@bp.get("/staff/onsite/admitted")
+@require_roles(*STAFF)
+@api(query=AdmittedQuery, response=AdmittedList, errors=(404, 422), tags=TAGS)
+def list_admitted(query: AdmittedQuery) -> AdmittedList:
+    """The school's admitted children (confirmed offers) with their bookings, by number."""
+    per_page = min(query.per_page, MAX_PER_PAGE)
+    rows, total = services.admitted_children(
+        current_user(), season_id=query.season_id, school_code=query.school,
+        booked=query.booked, checked_in=query.checked_in, q=query.q, page=query.page,
+        per_page=per_page)
+    return AdmittedList(items=[AdmittedChildOut(
+        registration_id=offer.registration_id, child_name=mask_name(offer.child.name),
+        booking_id=booking.id if booking else None,
+        slot=slot_out(booking.slot) if booking else None,
+        booked_by_role=booking.booked_by_role if booking else None,
+        checked_in=booking is not None and booking.checked_in_at is not None,
+        checked_in_at=local_iso(booking.checked_in_at, services.zone_name(booking.school))
+        if booking else None) for offer, booking in rows],
+        total=total, page=query.page, per_page=per_page)
 
 
 @bp.post("/staff/checkins")

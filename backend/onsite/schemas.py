@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 _TIME = "ISO 8601; a time without offset is Asia/Shanghai"
+MAX_PER_PAGE = 100
 
 
 class OnsiteSlotIn(BaseModel):
@@ -109,6 +110,8 @@ class OnsiteBookingOut(BaseModel):
     checked_in: bool
     checked_in_at: str | None
     checked_in_by_user_id: int | None = Field(description="staff only; null for families")
+    checked_in_by_name: str | None = Field(
+        default=None, description="staff only: the display name of who checked the child in")
     off_slot: bool | None = Field(description="checked in outside the slot's window")
 
 
@@ -159,6 +162,43 @@ class NoShowQuery(BaseModel):
                                description="school code; bureau admins only")
     date: dt.date | None = Field(default=None, description="local day of the slots")
     slot_id: int | None = Field(default=None, ge=1, le=2_000_000_000)
+
+
+class AdmittedQuery(BaseModel):
+    """Filters and page of a school's admitted children and their bookings."""
+
+    model_config = ConfigDict(extra="forbid")
+    season_id: int = Field(ge=1, le=2_000_000_000)
+    school: str | None = Field(default=None, max_length=32,
+                               description="school code; bureau admins must name one")
+    booked: bool | None = Field(default=None, description="true: with a booking; false: none")
+    checked_in: bool | None = None
+    q: str | None = Field(default=None, max_length=40,
+                          description="registration number, surname or masked name (张*明)")
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=20, ge=1, le=10_000,
+                          description=f"page size, at most {MAX_PER_PAGE} are returned")
+
+
+class AdmittedChildOut(BaseModel):
+    """A child with a confirmed offer at the school, and its booking if it has one."""
+
+    registration_id: int
+    child_name: str = Field(description="masked")
+    booking_id: int | None
+    slot: OnsiteSlotOut | None
+    booked_by_role: str | None
+    checked_in: bool
+    checked_in_at: str | None
+
+
+class AdmittedList(BaseModel):
+    """A page of admitted children, by registration number (never a ranking)."""
+
+    items: list[AdmittedChildOut]
+    total: int
+    page: int
+    per_page: int
 
 
 class NoShowEntry(BaseModel):

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, false, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from backend.accounts import scope
@@ -26,6 +27,7 @@ from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
 from backend.core.pii import mask_name
 from backend.core.timeutil import local_iso, zone
+from backend.identity.models import Child
 from backend.notices.services import add_notice
 from backend.onsite import tickets
 from backend.onsite.models import OnsiteBooking, OnsiteSlot
@@ -40,6 +42,9 @@ logger = logging.getLogger(__name__)
 # sees who came at the wrong time (分时段 is about crowding, not about refusing a child).
 CHECKIN_GRACE = dt.timedelta(minutes=30)
 DEFAULT_APPOINTMENT_NOTE = "请按预约时间到场，出示入场凭证二维码"
+_NUMBER = re.compile(r"[0-9]{1,9}")  # a registration number within the column's range
+# What mask_name shows staff: the first character, stars, and (three or more) the last one.
+_MASKED_NAME = re.compile(r"[^*]\*+[^*]?")
 
 
 def _slot_not_found() -> ApiError:
@@ -188,6 +193,53 @@ def slot_bookings(user: User, slot_id: int) -> list[OnsiteBooking]:
         select(OnsiteBooking).where(OnsiteBooking.slot_id == slot.id)
         .options(selectinload(OnsiteBooking.registration).selectinload(Registration.child))
         .order_by(OnsiteBooking.id)))
+
+
+def _name_or_number(q: str) -> ColumnElement[bool]:
+    """A registration number, a surname, or the masked name staff see (王*明)."""
+    q = q.strip()
+    conditions: list[ColumnElement[bool]] = []
+    if _NUMBER.fullmatch(q):
+        conditions.append(Offer.registration_id == int(q))
+    if _MASKED_NAME.fullmatch(q):
+        # Only what the mask shows can be searched: one "_" per hidden character.
+        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Child.name.like(pattern.replace("*", "_"), escape="\\"))
+    elif len(q) == 1 and not q.isascii():
+        conditions.append(func.substr(Child.name, 1, 1) == q)
+    return or_(*conditions) if conditions else false()
+
+
+def admitted_children(user: User, *, season_id: int, school_code: str | None,
+                      booked: bool | None, checked_in: bool | None, q: str | None,
+                      page: int, per_page: int,
+                      ) -> tuple[list[tuple[Offer, OnsiteBooking | None]], int]:
+    """A page of the school's admitted children (confirmed offers) with their bookings.
+
+    What staff need to book a slot on a family's behalf (a grandparent without the
+    mini-program) and to see who has not booked yet; ordered by registration number.
+    """
+    school = scope.school_or_own(user, school_code)
+    season = scope.season(user, season_id)
+    stmt = (select(Offer, OnsiteBooking)
+            .join(Child, Offer.child_id == Child.id)
+            .outerjoin(OnsiteBooking, OnsiteBooking.registration_id == Offer.registration_id)
+            .where(Offer.school_id == school.id, Offer.season_id == season.id,
+                   Offer.status == OfferStatus.CONFIRMED))
+    if booked is not None:
+        stmt = stmt.where(OnsiteBooking.id.is_not(None) if booked else OnsiteBooking.id.is_(None))
+    if checked_in is not None:
+        stmt = stmt.where(OnsiteBooking.checked_in_at.is_not(None) if checked_in
+                          else OnsiteBooking.checked_in_at.is_(None))
+    if q:
+        stmt = stmt.where(_name_or_number(q))
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Offer.id).subquery())) or 0
+    rows = db.session.execute(
+        stmt.order_by(Offer.registration_id).offset((page - 1) * per_page).limit(per_page)
+        .options(selectinload(Offer.child),
+                 selectinload(OnsiteBooking.slot).selectinload(OnsiteSlot.school)))
+    return [(offer, booking) for offer, booking in rows], total
 
 
 # --- bookings ------------------------------------------------------------------------------
@@ -412,7 +464,14 @@ def _used(booking: OnsiteBooking) -> ApiError:
     return ApiError(409, "TICKET_USED", "该入场凭证已使用过",
                     details={"checked_in_at": local_iso(booking.checked_in_at,
                                                         zone_name(booking.school)),
-                             "checked_in_by_user_id": booking.checked_in_by_user_id})
+                             "checked_in_by_user_id": booking.checked_in_by_user_id,
+                             "checked_in_by_name": staff_name(booking.checked_in_by_user_id)})
+
+
+def staff_name(user_id: int | None) -> str | None:
+    """The display name (or username) of a staff member, for the desk and the roster."""
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return (user.display_name or user.username) if user is not None else None
 
 
 def no_shows(user: User, *, season_id: int | None, school_code: str | None,

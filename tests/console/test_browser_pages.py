@@ -160,7 +160,7 @@ def test_a_scanner_checks_a_family_in_on_site(
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("checkin-ok")).to_contain_text(str(registration.id))
     expect(page.locator("#scan")).to_be_focused()
-    expect(page.locator("#table tbody tr td:nth-child(6)")).to_have_text("1")
+    expect(page.get_by_test_id(f"checked-in-{slot.id}")).to_have_text("1")
     shots(page, "onsite-checked-in")
 
     page.keyboard.type(ticket["code"])

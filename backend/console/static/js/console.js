@@ -312,11 +312,29 @@
         }
       }).then(function () { progress.hidden = true; cancel.disabled = false; });
     });
+    // Changing a field clears what was said about it.
+    function cleared(event) {
+      var label = event.target.closest && event.target.closest(".field");
+      if (!label) return;
+      Array.prototype.forEach.call(label.querySelectorAll(".field-error"), function (n) { n.remove(); });
+      error.hidden = true;
+    }
+    form.addEventListener("input", cleared);
+    form.addEventListener("change", cleared);
     mask.appendChild(form);
     document.body.appendChild(mask);
     var first = form.querySelector("input, select, textarea") || submit;
     first.focus();
     return form;
+  }
+
+  /* An error the page raises for one field of a modal form (shown next to it). */
+  function fieldError(field, message) { return new FieldError(field, message); }
+
+  /* Errors next to the fields they concern; how many were shown. */
+  function fieldErrors(form, error) {
+    if (!error) { clearFieldErrors(form); return 0; }
+    return showFieldErrors(form, error) ? 1 : 0;
   }
 
   function confirmAction(title, text, onConfirm, options) {
@@ -375,6 +393,7 @@
     drawer: drawer, modal: modal, confirm: confirmAction, desc: desc, download: download, ApiFailure: ApiFailure,
     season: season, localIso: localIso, busy: busy, FieldError: FieldError, showFieldErrors: showFieldErrors,
     clearFieldErrors: clearFieldErrors,
+    fieldErrors: fieldErrors, fieldError: fieldError,
     role: document.body.dataset.role, school: document.body.dataset.school, authority: document.body.dataset.authority,
   };
 })();
