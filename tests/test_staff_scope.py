@@ -223,6 +223,8 @@ CASES: list[Case] = [
     listing("GET", f"{API}/staff/onsite/no-shows?season_id={{sa}}", b=404),
     listing("GET", f"{API}/staff/onsite/no-shows?slot_id={{s1}}"),
     listing("GET", f"{API}/staff/onsite/no-shows?school={{a1_code}}", a2=404, b=404),
+    listing("GET", f"{API}/staff/onsite/admitted?season_id={{sa}}&school={{a1_code}}", a2=404,
+            b=404),
     # --- classes -------------------------------------------------------------------------
     scoped("POST", f"{API}/staff/classes/together-requests", staff=NOT_REFUSED,
            body={"season_id": "{sa}", "school": "{a1_code}", "registration_ids": ["{r2}", "{r3}"]}),
@@ -243,6 +245,8 @@ CASES: list[Case] = [
     listing("GET", f"{API}/staff/classes/assignments?season_id={{sa}}", b=404),
     listing("GET", f"{API}/staff/classes/assignments?school={{a1_code}}", a2=404, b=404),
     scoped("GET", f"{API}/staff/classes/assignments/{{ca1}}"),
+    scoped("GET", f"{API}/staff/classes/assignments/{{ca1}}/pupils"),
+    scoped("GET", f"{API}/staff/classes/assignments/{{ca1}}/corrections"),
     scoped("POST", f"{API}/staff/classes/assignments/{{ca1}}/draw", body={"public_value": "1 2"},
            staff=NOT_REFUSED),
     scoped("POST", f"{API}/staff/classes/assignments/{{ca1}}/cancel", body=REASON,
