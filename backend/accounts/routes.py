@@ -80,6 +80,6 @@ def create_staff_account(body: StaffAccountIn) -> StaffAccountOut:
     user = services.create_staff_account(
         username=body.username, password=body.password, role=body.role,
         authority_code=current_user().authority.code, school_code=body.school_code,
-        display_name=body.display_name,
+        display_name=body.display_name, actor=current_user(),
     )
     return staff_account_out(user)

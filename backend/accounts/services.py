@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.models import Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
-from backend.audit.services import client_fingerprint
+from backend.audit.services import client_fingerprint, record_audit
 from backend.authorities.models import EducationAuthority
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
@@ -249,6 +249,7 @@ def create_staff_account(
     authority_code: str,
     school_code: str | None = None,
     display_name: str | None = None,
+    actor: User | None = None,
 ) -> User:
     """Create a school-staff or bureau-admin account inside one authority."""
     if not _USERNAME.match(username):
@@ -287,6 +288,10 @@ def create_staff_account(
             db.session.add(user)
     except IntegrityError as exc:  # created by someone else a moment ago
         raise taken from exc
+    if actor is not None:
+        record_audit(db.session, action="staff_account.create", actor_user_id=actor.id,
+                     actor_role=actor.role.value, object_type="user", object_id=user.id,
+                     details={"role": staff_role.value, "school_id": user.school_id})
     logger.info("staff account created user_id=%s role=%s", user.id, staff_role.value)
     return user
 
