@@ -5,7 +5,7 @@ priority tier set for the draft on the 招生计划 page beside this year's regi
 and the season published — each step checked against the database.
 
 Screenshots for docs/CONSOLE.md: docs/console-season-setup.png, docs/console-seat-plans.png
-(1366 × 768)."""
+(1366 × 768). Also the imports page's dry run with its row errors in a table."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.admission.models import PriorityTier
 from backend.core.db import db
 from backend.core.timeutil import local_datetime
-from backend.schools.models import SeatPlan
+from backend.schools.models import School, SeatPlan
 from backend.seasons.models import Season, SeasonStatus
 from tests.console._support import Console, build_county, expected_counts
 from tests.console.test_browser_overview import sign_in
@@ -183,3 +183,50 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
     expect(page.get_by_test_id("publish")).to_be_hidden()
     with console.exclusive():
         assert _season(year, authority_id).status is SeasonStatus.PUBLISHED
+
+
+def test_the_imports_dry_run_shows_each_bad_row_in_a_table(
+        console: Console, office_page: Page, shots: Any, session: Any,
+        tmp_path: Path) -> None:
+    page = office_page
+    with console.exclusive():
+        county = build_county(scale=0.1)
+        schools_before = db.session.scalar(select(func.count()).select_from(School))
+    bad = tmp_path / "schools.csv"
+    bad.write_text("学校代码,学校名称,办学类型,所在乡镇代码,地址,咨询电话\n"
+                   "T-01,示例新建小学（样例数据）,公办,,示例路1号,0358-0000000\n"
+                   ",没有代码的小学,公办,,,\n"
+                   "T-03,示例第三小学（样例数据）,国办,,,\n", encoding="utf-8")
+    sign_in(page, console, county.username("bureau"), "/console/settings/imports")
+    page.select_option("#kind", "schools")
+    page.get_by_test_id("dry-run").click()
+    expect(page.get_by_test_id("error-file")).to_be_visible()  # no file chosen
+    page.set_input_files("#file", str(bad))
+    page.get_by_test_id("dry-run").click()
+    expect(page.get_by_test_id("import-refused")).to_contain_text("2 行错误")
+    rows = page.get_by_test_id("import-errors").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("3")
+    expect(rows.nth(0)).to_contain_text("学校代码")
+    expect(rows.nth(1)).to_contain_text("4")
+    expect(rows.nth(1)).to_contain_text("办学类型")
+    expect(page.locator("#commit")).to_be_disabled()
+    shots(page, "import-errors")
+
+    header = tmp_path / "header.csv"
+    header.write_text("代码,名称\nT-01,示例\n", encoding="utf-8")
+    page.set_input_files("#file", str(header))
+    page.get_by_test_id("dry-run").click()
+    expect(page.get_by_test_id("import-refused")).to_contain_text("表头不正确")
+    expect(page.locator("#report")).to_contain_text("学校名称")
+
+    good = tmp_path / "good.csv"
+    good.write_text("学校代码,学校名称,办学类型,所在乡镇代码,地址,咨询电话\n"
+                    "T-01,示例新建小学（样例数据）,公办,,示例路1号,0358-0000000\n",
+                    encoding="utf-8")
+    page.set_input_files("#file", str(good))
+    page.get_by_test_id("dry-run").click()
+    expect(page.get_by_test_id("import-report")).to_contain_text("1")
+    expect(page.locator("#commit")).to_be_enabled()
+    with console.exclusive():
+        assert db.session.scalar(select(func.count()).select_from(School)) == schools_before

@@ -257,33 +257,64 @@
       commit.disabled = true;
     });
     document.getElementById("file").addEventListener("change", function () { commit.disabled = true; });
+    function errorTable(report, rows, truncated, total) {
+      var box = el("div", { style: "margin-top:12px", "data-testid": "import-errors" });
+      report.appendChild(box);
+      C.table(box, [{ title: "行号", class: "num", render: function (e) { return String(e.row); } },
+        { title: "列", render: function (e) { return e.column || "（整行）"; } }, { title: "问题", key: "message" }], rows);
+      if (truncated) report.appendChild(el("p", { class: "muted" }, "仅列出前 " + rows.length + " 处错误（共 " + total + " 行有误），请修改后重新检查。"));
+    }
+    /* A refused file: what is wrong, row by row where the API says so; nothing was written. */
+    function refused(error) {
+      var report = C.clear(document.getElementById("report"));
+      var details = error.details || {};
+      document.getElementById("report-note").textContent = "检查未通过（未写入任何数据） · " + KINDS[kind.value];
+      report.appendChild(el("div", { class: "alert error", role: "alert", "data-testid": "import-refused" }, error.message));
+      if (details.errors) {
+        errorTable(report, details.errors, details.truncated, details.error_rows);
+      } else if (details.expected) {
+        report.appendChild(C.desc([["缺少的列", (details.missing || []).join("、") || "—"], ["无法识别的列", (details.unknown || []).join("、") || "—"],
+          ["重复的列", (details.duplicate || []).join("、") || "—"], ["模板的表头", details.expected.join("、")]]));
+      }
+    }
     function send(dryRun) {
       var file = document.getElementById("file").files[0];
-      if (!file) { C.toast("请选择文件", "error"); return; }
+      C.clearFieldErrors(form);
+      if (!file) { C.showFieldErrors(form, new C.FieldError("file", "请选择要导入的文件")); return Promise.resolve(null); }
       var data = new FormData();
       data.append("file", file);
       data.append("dry_run", dryRun ? "true" : "false");
-      C.api("POST", "/api/v1/admin/imports/" + kind.value, data).then(function (r) {
+      commit.disabled = true;
+      return C.api("POST", "/api/v1/admin/imports/" + kind.value, data).then(function (r) {
         document.getElementById("report-note").textContent = (r.dry_run ? "检查结果（未写入）" : "导入完成") + " · " + KINDS[r.kind];
         var report = C.clear(document.getElementById("report"));
         report.appendChild(el("div", { class: "grid grid-4", "data-testid": "import-report" }, [
           ["数据行", r.rows], ["新增", r.created], ["更新", r.updated], ["无变化", r.unchanged],
         ].map(function (x) { return el("div", { class: "card stat-card" }, el("div", { class: "label" }, x[0]), el("div", { class: "value" }, String(x[1]))); })));
         if (r.errors.length) {
-          var box = el("div", { style: "margin-top:16px" });
           report.appendChild(el("div", { class: "alert error", style: "margin-top:16px" }, "发现 " + r.errors.length + " 处错误，请修改文件后重新检查。"));
-          report.appendChild(box);
-          C.table(box, [{ title: "行号", key: "row" }, { title: "列", key: "column" }, { title: "问题", key: "message" }], r.errors);
+          errorTable(report, r.errors, false, r.errors.length);
         } else if (r.dry_run) {
           report.appendChild(el("div", { class: "alert success", style: "margin-top:16px" }, "检查通过，可以确认导入。"));
         }
         commit.disabled = !r.dry_run || r.errors.length > 0;
         if (!r.dry_run) C.toast("导入完成", "success");
-      }).catch(C.fail);
+      }).catch(function (error) {
+        if (error.code === "IMPORT_FILE_MISSING" || error.code === "IMPORT_TOO_LARGE") {
+          C.showFieldErrors(form, new C.FieldError("file", error.message));
+        } else if (error instanceof C.ApiFailure && error.status === 422) {
+          refused(error);
+        } else {
+          C.fail(error);
+        }
+      });
     }
-    form.addEventListener("submit", function (event) { event.preventDefault(); send(true); });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      C.busy(form.querySelector("[data-testid=dry-run]"), function () { return send(true); }, "检查中…");
+    });
     commit.addEventListener("click", function () {
-      C.confirm("确认导入", "将按检查结果写入" + KINDS[kind.value] + "数据。确定吗？", function () { send(false); });
+      C.confirm("确认导入", "将按检查结果写入" + KINDS[kind.value] + "数据。确定吗？", function () { return send(false); });
     });
   }
 
