@@ -112,6 +112,7 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
     page.get_by_test_id("save-season").click()
     expect(page.get_by_test_id("error-registration_closes_at")).to_have_count(0)
     expect(page.locator(".toast", has_text="设置已保存")).to_be_visible()
+    expect(page.get_by_test_id("save-season")).not_to_have_attribute("aria-busy", "true")
     with console.exclusive():
         saved = _season(year, authority_id)
         assert (saved.registration_opens_at, saved.registration_closes_at) == (
@@ -119,7 +120,7 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
         assert saved.must_read_notice == NOTICE
         [registration] = [p for p in saved.phases if p.key == "registration"]
         assert registration.starts_at == saved.registration_opens_at
-    page.get_by_test_id("phase-name-0").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('phase-form').scrollIntoView()")
     shots(page, "phases")
     _doc_shot(page, shots, "season-setup")
 
