@@ -175,6 +175,19 @@ CASES: list[Case] = [
     scoped("GET", f"{API}/admin/priority-tiers/{{sa}}/{{a1}}"),
     bureau("PUT", f"{API}/admin/priority-tiers/{{sa}}/{{a1}}", admin=NOT_REFUSED,
            body={"tiers": [{"key": "others", "label": "其他", "rule": {}}]}),
+    # --- seasons: the bureau's set-up ------------------------------------------------------
+    # B's bureau lists B's own season, none of A's.
+    Case("GET", f"{API}/admin/seasons",
+         {PARENT: 403, STAFF_A1: 403, STAFF_A2: 403, ADMIN_A: 200, ADMIN_B: 200},
+         listing=True, shows=(), own_rows=True),
+    bureau("GET", f"{API}/admin/seasons/{{sa}}"),
+    # B's bureau copying A's season (its plans and tiers) into a season of its own.
+    bureau("POST", f"{API}/admin/seasons", admin=201,
+           body={"year": 2099, "name": "范围测试招生季", "copy_from_season_id": "{sa}"}),
+    bureau("PATCH", f"{API}/admin/seasons/{{sa}}", body={"name": "范围测试招生季"}),
+    bureau("PUT", f"{API}/admin/seasons/{{sa}}/phases", body={"phases": []}),
+    bureau("POST", f"{API}/admin/seasons/{{sa}}/publish", admin=409),
+    bureau("POST", f"{API}/admin/seasons/{{sa}}/archive"),
     # --- lotteries -----------------------------------------------------------------------
     bureau("POST", f"{API}/admin/lotteries", admin=NOT_REFUSED,
            body={"season_id": "{sa}", "school_id": "{a1}", "practice": True,

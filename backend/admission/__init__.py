@@ -10,3 +10,14 @@ seat counter), `tiers`, `offers` (offers and waitlists), `plans` (seat plans), `
 `family`; `lottery` is the pure draw algorithm, `lists` the published lists. Which schools
 and seasons a caller may see is `backend.accounts.scope`.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Subscribe to the seasons domain's events (idempotent)."""
+    from backend.admission import subscribers
+
+    subscribers.connect()

@@ -201,7 +201,7 @@ def complaints() -> str:
 @bp.get("/admission/seat-plans")
 @page("bureau_admin")
 def seat_plans() -> str:
-    """招生计划: classes × class size per school."""
+    """招生计划: classes × class size and priority tiers per school, for a chosen season."""
     return render("console/admission/seat_plans.html", **_options())
 
 
@@ -243,7 +243,7 @@ def classes() -> str:
 @bp.get("/settings/season")
 @page("bureau_admin")
 def season() -> str:
-    """招生日程: the season's timeline."""
+    """招生日程: the seasons; create from the previous one, edit, timeline, publish, archive."""
     return render("console/settings/season.html")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.authorities.models import EducationAuthority
@@ -46,6 +46,8 @@ class Season(TimestampMixin, Base):
     # Personal data of this season may be purged from this date (set by the bureau).
     purge_personal_data_after: Mapped[dt.date | None]
     personal_data_purged_at: Mapped[dt.datetime | None]
+    # 报名须知: the season's own must-read text, shown before a family's first registration.
+    must_read_notice: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     authority: Mapped[EducationAuthority] = relationship()
     phases: Mapped[list[SeasonPhase]] = relationship(

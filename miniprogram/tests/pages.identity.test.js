@@ -24,6 +24,13 @@ describe('must-read notice', () => {
     expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/identity/bind/bind?school=LX001' })
   })
 
+  test("the season's own notice from the bureau follows the standard sections", async () => {
+    server.on('GET', '/api/v1/seasons/current', fx.season({ must_read_notice: '今年户口簿须提供户主页。' }))
+    const page = await openPage('packages/identity/must-read/must-read', { review: '1' })
+    expect(text(page, '.must-read-content')).toContain('九、本季须知')
+    expect(text(page, '.must-read-content')).toContain('今年户口簿须提供户主页。')
+  })
+
   test('opened from 我的 it is only for reading', async () => {
     server.on('GET', '/api/v1/seasons/current', fx.season())
     const page = await openPage('packages/identity/must-read/must-read', { review: '1' })

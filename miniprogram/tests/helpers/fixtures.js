@@ -21,7 +21,7 @@ function season(overrides = {}) {
     ],
     registration_opens_at: iso(opens), registration_closes_at: iso(closes),
     state: 'in_progress', current_phase: 'publicity', is_sample: true,
-    fairness_notice: '报名先后不影响录取',
+    fairness_notice: '报名先后不影响录取', must_read_notice: '',
   }, overrides)
 }
 
