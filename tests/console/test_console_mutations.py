@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AUDITED_ELSEWHERE = {
     "reviews.review_registration": ("tests/reviews/test_review_flow.py", "AuditEvent"),
     "admission.put_tiers": ("tests/console/test_season_actions.py", "admission.tiers"),
+    "seasons.publish_season": ("tests/console/test_season_actions.py", "season.publish"),
     "admission.draw_lottery": ("tests/console/test_admission_actions.py",
                                "admission.lottery_draw"),
     "admission.cancel_lottery": ("tests/console/test_admission_actions.py",
