@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, scoped_session, selectinload
 
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
@@ -60,3 +60,9 @@ def list_public_seasons(authority_id: int) -> list[Season]:
         .options(selectinload(Season.phases))
         .order_by(Season.year.desc(), Season.id.desc())
     ))
+
+
+def season_authority(session: Session | scoped_session[Session], season_id: object) -> int | None:
+    """The authority a season id belongs to (None for no such season): for queued messages
+    that name a season."""
+    return session.scalar(select(Season.authority_id).where(Season.id == int(str(season_id))))
