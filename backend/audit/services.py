@@ -129,4 +129,4 @@ def list_events(viewer: User, filters: AuditFilters, page: int,
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.execute(stmt.order_by(AuditEvent.id.desc())
                               .offset((page - 1) * page_size).limit(page_size))
-    return [(event, user) for event, user in rows.tuples()], total, subject
+    return [(event, user) for event, user in rows], total, subject

@@ -223,4 +223,4 @@ def staff_notices(viewer: User, filters: DeliveryFilters, page: int, page_size: 
         select(Notice, Guardian).outerjoin(Guardian, Guardian.user_id == Notice.user_id)
         .where(*conditions).order_by(Notice.id.desc())
         .offset((page - 1) * page_size).limit(page_size))
-    return [(notice, guardian) for notice, guardian in rows.tuples()], total, counts
+    return [(notice, guardian) for notice, guardian in rows], total, counts

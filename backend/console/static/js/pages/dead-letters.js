@@ -8,6 +8,9 @@
     ticket: "回执号", upload_ids: "材料", announcement_id: "公告", actor_user_id: "操作人", object_id: "对象" };
   var POLL_MS = 2000, POLLS = 30;
 
+  /* Stream ids are unique per stream only: a row is named by both. */
+  function key(letter) { return (letter.stream === "jobs" ? "jobs" : "intake") + "-" + letter.id; }
+
   function ids(letter) {
     var keys = Object.keys(letter.ids);
     if (!keys.length) return "—";
@@ -34,7 +37,7 @@
         return C.api("POST", "/api/v1/admin/dead-letters/" + encodeURIComponent(letter.stream) + "/" + letter.id + "/replay").then(function (r) {
           C.toast("已重新排队", "success");
           button.disabled = true;
-          var box = document.querySelector('[data-testid="replay-result-' + letter.id + '"]');
+          var box = document.querySelector('[data-testid="replay-result-' + key(letter) + '"]');
           if (box) follow(box, r.stream, r.message_id, 0);
         });
       }, { label: "确认重放" });
@@ -52,13 +55,13 @@
       } },
       { title: "涉及编号", render: ids },
       { title: "失败原因", render: function (d) {
-        return el("span", { "data-testid": "reason-" + d.id }, el("span", { class: "mono" }, d.reason), el("div", { class: "result-line muted" }, d.reason_text));
+        return el("span", { "data-testid": "reason-" + key(d) }, el("span", { class: "mono" }, d.reason), el("div", { class: "result-line muted" }, d.reason_text));
       } },
       { title: "尝试次数", render: function (d) { return d.attempts === null ? "—" : String(d.attempts); } },
       { title: "消息编号", render: function (d) { return el("span", { class: "mono" }, d.id); } },
       { title: "操作", render: function (d) {
-        var box = el("div", { "data-testid": "replay-result-" + d.id });
-        var button = el("button", { type: "button", class: "btn btn-sm", "data-testid": "replay-" + d.id,
+        var box = el("div", { "data-testid": "replay-result-" + key(d) });
+        var button = el("button", { type: "button", class: "btn btn-sm", "data-testid": "replay-" + key(d),
           onclick: function () { replay(d, button); } }, "重放");
         return el("div", null, button, box);
       } },
