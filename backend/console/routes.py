@@ -41,7 +41,6 @@ from backend.registrations.schemas import STATUS_NAMES
 from backend.reviews import services as reviews
 from backend.reviews.schemas import BASIS_NAMES
 from backend.schools.models import Region, RegionLevel, School
-from backend.worker.services import JOB_NAMES
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -283,7 +282,7 @@ def disputes() -> str:
 @page("bureau_admin")
 def dead_letters() -> str:
     """失败任务: queue messages that kept failing, why, and replaying them."""
-    return render("console/settings/dead_letters.html", job_names=JOB_NAMES)
+    return render("console/settings/dead_letters.html")
 
 
 @bp.get("/ops/notices")

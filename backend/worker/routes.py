@@ -27,7 +27,8 @@ def list_dead_letters(query: DeadLetterQuery) -> DeadLetterList:
     items, total = services.dead_letters(current_user(), query.stream, query.type,
                                          query.page, query.page_size)
     return DeadLetterList(items=[DeadLetterOut(**d) for d in items], total=total,
-                          page=query.page, page_size=query.page_size)
+                          page=query.page, page_size=query.page_size,
+                          job_types=services.JOB_NAMES)
 
 
 @bp.post("/admin/dead-letters/<stream>/<message_id>/replay")

@@ -47,6 +47,8 @@ class DeadLetterList(BaseModel):
     total: int
     page: int
     page_size: int
+    job_types: dict[str, str] = Field(description="every job type by its Chinese name, for "
+                                                  "the type filter")
 
 
 class ReplayOut(BaseModel):

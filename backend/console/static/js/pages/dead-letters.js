@@ -43,9 +43,20 @@
       }, { label: "确认重放" });
   }
 
-  C.listPage({
+  var typeSelect = document.getElementById("job-type");
+  var wantedType = new URLSearchParams(location.search).get("type");
+
+  /* The type filter's choices come with the list (the API knows the job types). */
+  function types(data) {
+    if (typeSelect.options.length > 1) return;
+    Object.keys(data.job_types).forEach(function (key) { typeSelect.appendChild(el("option", { value: key }, data.job_types[key])); });
+    if (wantedType && typeSelect.value !== wantedType) { typeSelect.value = wantedType; list.load(); }
+  }
+
+  var list = C.listPage({
     url: "/api/v1/admin/dead-letters", perPage: 20, perPageKey: "page_size",
     empty: "没有失败任务：后台队列运行正常。",
+    loaded: types,
     columns: [
       { title: "失败时间", render: function (d) { return C.time(d.failed_at, true); } },
       { title: "队列", render: function (d) { return STREAMS[d.stream] || d.stream; } },
