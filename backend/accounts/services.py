@@ -357,16 +357,16 @@ def update_staff_account(admin: User, user_id: int, changes: dict[str, object]) 
     """Change an account's display name, role, school or status (audited). Disabling it, or
     changing its role or school, signs it out everywhere at once; an admin may neither
     disable nor demote themself."""
-    user = staff_account(admin, user_id)
-    role = Role(str(changes["role"])) if changes.get("role") else user.role
+    account = staff_account(admin, user_id)
+    role = Role(str(changes["role"])) if changes.get("role") else account.role
     active = bool(changes["is_active"]) if changes.get("is_active") is not None \
-        else user.is_active
-    if user.id == admin.id and not active:
+        else account.is_active
+    if account.id == admin.id and not active:
         raise ApiError(409, "CANNOT_DISABLE_SELF", "不能停用自己的账号，请由其他管理员操作")
-    if user.id == admin.id and role is not Role.BUREAU_ADMIN:
+    if account.id == admin.id and role is not Role.BUREAU_ADMIN:
         raise ApiError(409, "CANNOT_DEMOTE_SELF",
                        "不能取消自己的教育局管理员权限，请由其他管理员操作")
-    school_id = user.school_id
+    school_id = account.school_id
     if role is Role.SCHOOL_STAFF:
         code = changes.get("school_code")
         if code:
@@ -381,26 +381,26 @@ def update_staff_account(admin: User, user_id: int, changes: dict[str, object]) 
     if "display_name" in changes:
         name = changes["display_name"]
         name = str(name).strip() or None if name is not None else None
-        if name != user.display_name:
-            user.display_name = name
+        if name != account.display_name:
+            account.display_name = name
             changed.append("display_name")
-    access_changed = (role is not user.role or school_id != user.school_id
-                      or (user.is_active and not active))
-    for field, old, new in (("role", user.role, role), ("school", user.school_id, school_id),
-                            ("is_active", user.is_active, active)):
+    access_changed = (role is not account.role or school_id != account.school_id
+                      or (account.is_active and not active))
+    for field, old, new in (("role", account.role, role), ("school", account.school_id, school_id),
+                            ("is_active", account.is_active, active)):
         if old != new:
             changed.append(field)
-    user.role, user.school_id, user.is_active = role, school_id, active
+    account.role, account.school_id, account.is_active = role, school_id, active
     db.session.flush()
     if changed:
-        _audit_account(admin, "account.update", user, {
+        _audit_account(admin, "account.update", account, {
             "changed": changed, "role": role.value, "school_id": school_id,
             "is_active": active})
     if access_changed:
-        _sign_out_after_commit(user.id)
-    logger.info("staff account updated user_id=%s by=%s changed=%s", user.id, admin.id,
+        _sign_out_after_commit(account.id)
+    logger.info("staff account updated user_id=%s by=%s changed=%s", account.id, admin.id,
                 ",".join(changed) or "-")
-    return user
+    return account
 
 
 # Generated passwords: no look-alike characters (0/O, 1/l/I), read out over the phone.
