@@ -103,7 +103,7 @@ def _ids(payload: dict[str, Any] | None) -> dict[str, str]:
             continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value[:20] if isinstance(v, int | str))
-        if isinstance(value, int | str) and not isinstance(value, bool):
+        if isinstance(value, int | str) and not isinstance(value, bool) and value != "":
             shown[key] = str(value)[:64]
     return shown
 

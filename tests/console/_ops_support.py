@@ -107,11 +107,11 @@ def submission_dead_letter(ops: Ops) -> str:
 
 
 def add_notice(ops: Ops, status: NoticeStatus, *, template: str = "review_result",
-               days_ago: int = 0, error: str | None = None) -> Notice:
+               days_ago: int = 0, error: str | None = None, child: str = "张*明") -> Notice:
     """A notice to the family, as the outbox holds it after the sender."""
     created = utcnow() - dt.timedelta(days=days_ago)
     notice = Notice(user_id=ops.guardian.user_id, template_key=template,
-                    data={"school": ops.school.name, "child": "张*明", "result": "审核通过",
+                    data={"school": ops.school.name, "child": child, "result": "审核通过",
                           "note": ""},
                     dedupe_key=f"ops-test:{uuid.uuid4().hex}", status=status,
                     attempts=0 if status is NoticeStatus.NOT_SUBSCRIBED else 1,

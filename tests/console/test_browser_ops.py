@@ -60,6 +60,7 @@ def office_page(browser: Browser) -> Iterator[Page]:
 
 def _shot(page: Page, shots: Any, name: str) -> None:
     """The test's screenshot, also kept as the docs' picture of the page."""
+    page.evaluate("document.querySelectorAll('.toast').forEach(function (t) { t.remove(); })")
     path = shots(page, name)
     if UPDATE_DOCS:
         shutil.copyfile(path, DOCS / f"console-ops-{name}.png")
@@ -81,12 +82,13 @@ def _families(ops: Ops) -> None:
         make_registration(ops.season, child, ops.school)
         family = Ops(**{**ops.__dict__, "guardian": guardian})
         first = first or family
-        add_notice(family, status, error="微信返回 40037：模板编号无效" if status is
+        add_notice(family, status, child=child_name[0] + "*" + child_name[-1], error="微信返回 40037：模板编号无效" if status is
                    NoticeStatus.FAILED else "答复丢失，可能已送达，不再重发" if status is
                    NoticeStatus.UNCERTAIN else None)
     assert first is not None
-    add_notice(first, NoticeStatus.SENT, template="registration_received", days_ago=2)
-    add_notice(first, NoticeStatus.FAILED, error="微信返回 40003：openid 无效")
+    add_notice(first, NoticeStatus.SENT, template="registration_received", days_ago=2,
+               child="李*雨")
+    add_notice(first, NoticeStatus.FAILED, error="微信返回 40003：openid 无效", child="李*雨")
 
 
 def _broken_audit_letter(ops: Ops) -> None:
@@ -149,6 +151,7 @@ def test_a_bureau_admin_runs_the_operations_pages(
     expect(page.locator(".modal-mask")).to_have_count(0)
     expect(page.get_by_test_id("dispute-state")).to_have_text("已转移绑定")
     with console.exclusive():
+        db.session.expire_all()
         dispute = db.session.get(IdentityDispute, dispute_id)
         assert dispute is not None and dispute.status.value == "transferred"
         assert dispute.guardian.user_id == requester_id != old_owner
@@ -204,9 +207,9 @@ def test_a_bureau_admin_runs_the_operations_pages(
     page.get_by_test_id("modal-submit").click()
     expect(page.get_by_test_id(f"account-state-{ops.names['teacher']}")).to_have_text("已停用")
     with console.exclusive():
+        db.session.expire_all()
         account = db.session.get(User, ops.teacher.id)
         assert account is not None
-        db.session.refresh(account)
         assert account.is_active is False
         assert client.get("/api/v1/me", headers=teacher).status_code == 401
     page.get_by_test_id(f"reset-{ops.names['colleague']}").click()

@@ -16,7 +16,7 @@
         onclick: function () { form.elements.status.value = key; list.load(); } }, label, el("strong", null, String(n)));
     }
     box.appendChild(button("", "全部", total));
-    Object.keys(options.statuses).forEach(function (key) { box.appendChild(button(key, options.statuses[key], data.counts[key] || 0)); });
+    options.statuses.forEach(function (pair) { box.appendChild(button(pair[0], pair[1], data.counts[pair[0]] || 0)); });
   }
 
   var list = C.listPage({
@@ -29,7 +29,8 @@
       { title: "学校", render: function (n) { return n.school; } },
       { title: "儿童", render: function (n) { return n.child; } },
       { title: "家庭", render: function (n) {
-        return el("span", null, n.family.guardian_name || "（未实名）", n.family.guardian_phone ? el("span", { class: "mono" }, " · " + n.family.guardian_phone) : null,
+        return el("span", { style: "white-space:nowrap" }, n.family.guardian_name || "（未实名）",
+          n.family.guardian_phone ? el("div", { class: "mono" }, n.family.guardian_phone) : null,
           el("div", { class: "result-line muted" }, "账号 #" + n.family.user_id));
       } },
       { title: "送达状态", render: function (n) {
