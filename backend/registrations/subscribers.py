@@ -4,7 +4,8 @@
   document, so the intake never reads the database at the opening minute;
 - a child's details are locked while a registration depends on them;
 - a binding transferred by the bureau takes the family's registrations along;
-- staff read a document only where it was submitted to a school in their scope.
+- staff read a document only where it was submitted to a school in their scope;
+- the audit log filtered by a child covers its registrations and their documents.
 """
 
 from __future__ import annotations

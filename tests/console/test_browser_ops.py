@@ -82,9 +82,10 @@ def _families(ops: Ops) -> None:
         make_registration(ops.season, child, ops.school)
         family = Ops(**{**ops.__dict__, "guardian": guardian})
         first = first or family
-        add_notice(family, status, child=child_name[0] + "*" + child_name[-1], error="微信返回 40037：模板编号无效" if status is
-                   NoticeStatus.FAILED else "答复丢失，可能已送达，不再重发" if status is
-                   NoticeStatus.UNCERTAIN else None)
+        errors = {NoticeStatus.FAILED: "微信返回 40037：模板编号无效",
+                  NoticeStatus.UNCERTAIN: "答复丢失，可能已送达，不再重发"}
+        add_notice(family, status, child=child_name[0] + "*" + child_name[-1],
+                   error=errors.get(status))
     assert first is not None
     add_notice(first, NoticeStatus.SENT, template="registration_received", days_ago=2,
                child="李*雨")
