@@ -11,7 +11,8 @@ registration window has closed. Everything the staff endpoints act on belongs to
   (since ended: a no-show with an entry ticket), R3 not booked; S2 is a later, empty slot;
 * AN1: a draft announcement of A1 with an attachment; ANC: a draft of authority A itself;
 * CP1: a complaint about R1 with an attachment, assigned to A1's staff; D1: an identity
-  dispute about the family's guardian, with authority A.
+  dispute about the family's guardian, with authority A; DL1: a dead-lettered submission
+  of R1's ticket in A's season.
 
 Objects are made the way the platform makes them wherever a public endpoint exists (the
 lottery, offers, review, slots, booking, classes, announcements, complaint); only what no
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +39,8 @@ from PIL import Image
 from sqlalchemy import insert, update
 
 from backend.core.db import commit, db, utcnow
+from backend.core.jobs import INTAKE, dead_letter_key
+from backend.core.redis import redis_store
 from backend.identity.models import IdentityDispute
 from backend.onsite.models import OnsiteSlot
 from backend.registrations.models import (
@@ -279,6 +283,17 @@ def build_world(app: Flask, client: FlaskClient, sim: Sim) -> World:
         db.session.add(dispute)
         db.session.flush()
         ids["d1"] = dispute.id
+
+    # --- a submission of A's season that kept failing (only the worker makes these) --------
+    with _database(app):
+        original = f"{int(now.timestamp() * 1000)}-0"
+        dead = redis_store.client.xadd(dead_letter_key(INTAKE), {
+            "type": "registration.submit", "original_id": original, "reason": "RuntimeError",
+            "failed_at": str(int(now.timestamp())), "attempts": "5",
+            "payload": json.dumps({"ticket": tickets[2], "season_id": ids["sa"],
+                                   "school_id": ids["a1"], "child_id": ids["c1"]})})
+        ids.update(dl1=dead.decode() if isinstance(dead, bytes) else str(dead),
+                   dl1_original=original)
 
     markers = [SURNAME, ids["a1_code"], ids["u1"], ids["u2"], ids["an1_att"],
                lottery["commitment"], assignment["commitment"], users[STAFF_A1], *tickets]

@@ -339,6 +339,19 @@ CASES: list[Case] = [
     Case("GET", f"{API}/admin/audit-events",
          {PARENT: 403, STAFF_A1: 403, STAFF_A2: 403, ADMIN_A: 200, ADMIN_B: 200},
          no_a_actors=True),
+    bureau("GET", f"{API}/admin/audit-events?child_id={{c1}}"),
+    bureau("GET", f"{API}/admin/audit-events?actor_user_id={{staff_a1_id}}"),
+    bureau("PATCH", f"{API}/admin/staff-accounts/{{staff_a1_id}}",
+           body={"display_name": "范围测试"}),
+    bureau("POST", f"{API}/admin/staff-accounts/{{staff_a1_id}}/reset-password", body={}),
+    # --- operations: dead letters, notice delivery ---------------------------------------
+    bureau_listing("GET", f"{API}/admin/dead-letters"),
+    bureau("POST", f"{API}/admin/dead-letters/%7Bintake%7D/{{dl1}}/replay"),
+    bureau("GET", f"{API}/admin/queue-messages/%7Bintake%7D/{{dl1_original}}"),
+    bureau_listing("GET", f"{API}/admin/notices"),
+    bureau_listing("GET", f"{API}/admin/notices?status=pending"),
+    bureau("GET", f"{API}/admin/notices?school={{a1_code}}", listing=True, shows=(ADMIN_A,)),
+    bureau("GET", f"{API}/admin/notices?q={{r1}}", listing=True, shows=(ADMIN_A,)),
     # --- authority B's season with school A1 (each check must hold on its own) -------------
     crossed("PUT", f"{API}/admin/seat-plans/{{sb}}/{{a1}}", staff=403,
             body={"classes": 2, "class_size": 40}),
@@ -378,12 +391,6 @@ NOT_COVERED = {
     "schools_admin.import_template": "a fixed CSV template",
     "schools_admin.import_catalogue": "imports into the caller's own authority only; the file "
                                       "names no other authority's objects",
-    # Failed queue messages: deployment-wide, no authority or school in them (ids, types and
-    # reasons only); made only by a failing worker. Old and new homes of the two views.
-    "registrations.list_dead_letters": "deployment-wide queue (no authority in the model)",
-    "registrations.replay_dead_letter": "deployment-wide queue (no authority in the model)",
-    "worker.list_dead_letters": "deployment-wide queue (no authority in the model)",
-    "worker.replay_dead_letter": "deployment-wide queue (no authority in the model)",
 }
 
 

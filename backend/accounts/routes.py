@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, request
 
-from backend.accounts import scope, services, web
+from backend.accounts import services, web
 from backend.accounts.schemas import (
     LoginOut,
     MeOut,
+    PasswordResetIn,
+    PasswordResetOut,
     StaffAccountIn,
     StaffAccountList,
     StaffAccountOut,
+    StaffAccountPatch,
+    StaffAccountQuery,
     StaffLoginIn,
     WeChatLoginIn,
 )
@@ -65,21 +69,48 @@ def me() -> MeOut:
 
 @bp.get("/admin/staff-accounts")
 @require_roles("bureau_admin")
-@api(response=StaffAccountList)
-def list_staff_accounts() -> StaffAccountList:
-    """Staff accounts of the admin's authority."""
-    users = services.list_staff_accounts(scope.authority_id(current_user()))
-    return StaffAccountList(items=[staff_account_out(u) for u in users])
+@api(query=StaffAccountQuery, response=StaffAccountList, errors=(404,))
+def list_staff_accounts(query: StaffAccountQuery) -> StaffAccountList:
+    """Staff accounts of the admin's authority, filtered by role, school, status or text."""
+    filters = services.StaffFilters(role=query.role, school_code=query.school,
+                                    active=query.active, text=query.q)
+    users, total = services.list_staff_accounts(current_user(), filters, query.page,
+                                                query.page_size)
+    return StaffAccountList(items=[staff_account_out(u) for u in users], total=total,
+                            page=query.page, page_size=query.page_size)
 
 
 @bp.post("/admin/staff-accounts")
 @require_roles("bureau_admin")
 @api(body=StaffAccountIn, response=StaffAccountOut, status=201, errors=(404, 409))
 def create_staff_account(body: StaffAccountIn) -> StaffAccountOut:
-    """Create a staff account in the admin's own authority."""
+    """Create a staff account in the admin's own authority (audited)."""
+    admin = current_user()
     user = services.create_staff_account(
         username=body.username, password=body.password, role=body.role,
-        authority_code=current_user().authority.code, school_code=body.school_code,
-        display_name=body.display_name, actor=current_user(),
+        authority_code=admin.authority.code, school_code=body.school_code,
+        display_name=body.display_name, actor=admin,
     )
     return staff_account_out(user)
+
+
+@bp.patch("/admin/staff-accounts/<int:user_id>")
+@require_roles("bureau_admin")
+@api(body=StaffAccountPatch, response=StaffAccountOut, errors=(404, 409))
+def update_staff_account(user_id: int, body: StaffAccountPatch) -> StaffAccountOut:
+    """Change an account's name, role, school or status; disabling signs it out at once."""
+    user = services.update_staff_account(current_user(), user_id,
+                                         body.model_dump(exclude_unset=True))
+    return staff_account_out(user)
+
+
+@bp.post("/admin/staff-accounts/<int:user_id>/reset-password")
+@require_roles("bureau_admin")
+@api(body=PasswordResetIn, response=PasswordResetOut, errors=(404, 409))
+def reset_staff_password(user_id: int, body: PasswordResetIn) -> PasswordResetOut:
+    """Set a new password (generated when none is given, shown in this answer only) and sign
+    the account out everywhere."""
+    user, password = services.reset_staff_password(current_user(), user_id, body.password)
+    generated = body.password is None
+    return PasswordResetOut(account=staff_account_out(user), generated=generated,
+                            password=password if generated else None)

@@ -66,19 +66,70 @@ class StaffAccountIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=64)
 
 
+StaffRole = Literal["school_staff", "bureau_admin"]
+STAFF_PAGE_SIZE_MAX = 200
+
+
 class StaffAccountOut(BaseModel):
     """A staff account (never its password hash)."""
 
     id: int
     username: str
-    role: Literal["school_staff", "bureau_admin"]
+    role: StaffRole
     display_name: str | None
     authority: str
     school: str | None
+    school_name: str | None = None
     is_active: bool
+    last_login_at: str | None = Field(default=None, description="Beijing time, +08:00")
+
+
+class StaffAccountQuery(BaseModel):
+    """Filters of the account list (all optional), and which page."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: StaffRole | None = None
+    school: str | None = Field(default=None, max_length=32, description="school code")
+    active: bool | None = None
+    q: str | None = Field(default=None, max_length=64, description="part of the username "
+                                                                   "or display name")
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=STAFF_PAGE_SIZE_MAX, ge=1, le=STAFF_PAGE_SIZE_MAX)
 
 
 class StaffAccountList(BaseModel):
-    """Staff accounts of one authority."""
+    """A page of one authority's staff accounts, by username."""
 
     items: list[StaffAccountOut]
+    total: int = 0
+    page: int = 1
+    page_size: int = STAFF_PAGE_SIZE_MAX
+
+
+class StaffAccountPatch(BaseModel):
+    """What a bureau admin may change on an account of their authority (fields left out
+    stay as they are). A school account needs a school of the authority; a bureau account
+    has none."""
+
+    model_config = ConfigDict(extra="forbid")
+    display_name: str | None = Field(default=None, max_length=64)
+    role: StaffRole | None = None
+    school_code: str | None = Field(default=None, max_length=32)
+    is_active: bool | None = None
+
+
+class PasswordResetIn(BaseModel):
+    """A new password chosen by the admin, or none: then one is generated and shown once."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class PasswordResetOut(BaseModel):
+    """The account whose password was reset; a generated password is in this answer only."""
+
+    account: StaffAccountOut
+    generated: bool
+    password: str | None = Field(
+        default=None, description="the generated password (only when none was given); it is "
+                                  "stored hashed and cannot be shown again")

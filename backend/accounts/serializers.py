@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.accounts.models import Role, User
 from backend.accounts.schemas import MeOut, StaffAccountOut, UserOut
+from backend.core.timeutil import local_iso
 from backend.identity.serializers import child_out, guardian_out
 from backend.identity.services import guardian_of
 
@@ -40,5 +41,7 @@ def staff_account_out(user: User) -> StaffAccountOut:
         id=user.id, username=user.username or "",
         role="bureau_admin" if user.role is Role.BUREAU_ADMIN else "school_staff",
         display_name=user.display_name, authority=user.authority.code if user.authority else "",
-        school=user.school.code if user.school else None, is_active=user.is_active,
+        school=user.school.code if user.school else None,
+        school_name=user.school.name if user.school else None, is_active=user.is_active,
+        last_login_at=local_iso(user.last_login_at),
     )

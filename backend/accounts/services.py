@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
 from backend.audit.services import client_fingerprint, record_audit
@@ -22,6 +24,7 @@ from backend.core.sessions import (
     SessionInfo,
     new_token,
     resolve_session,
+    revoke_all_sessions,
     revoke_session,
     store_session,
     store_web_session,
@@ -251,7 +254,8 @@ def create_staff_account(
     display_name: str | None = None,
     actor: User | None = None,
 ) -> User:
-    """Create a school-staff or bureau-admin account inside one authority."""
+    """Create a school-staff or bureau-admin account inside one authority (audited when an
+    admin creates it)."""
     if not _USERNAME.match(username):
         raise ApiError(
             422, "INVALID_USERNAME", "用户名只能包含字母、数字、下划线、点和横线，3-64 位"
@@ -289,16 +293,147 @@ def create_staff_account(
     except IntegrityError as exc:  # created by someone else a moment ago
         raise taken from exc
     if actor is not None:
-        record_audit(db.session, action="staff_account.create", actor_user_id=actor.id,
-                     actor_role=actor.role.value, object_type="user", object_id=user.id,
-                     details={"role": staff_role.value, "school_id": user.school_id})
+        _audit_account(actor, "account.create", user,
+                       {"role": staff_role.value, "school_id": user.school_id})
     logger.info("staff account created user_id=%s role=%s", user.id, staff_role.value)
     return user
 
 
-def list_staff_accounts(authority_id: int) -> list[User]:
-    """Staff accounts of one authority, by username."""
-    return list(db.session.scalars(
-        select(User).where(User.authority_id == authority_id, User.role != Role.PARENT)
-        .order_by(User.username)
-    ))
+@dataclass(frozen=True)
+class StaffFilters:
+    """What the bureau's account list is filtered by (None: any)."""
+
+    role: str | None = None
+    school_code: str | None = None
+    active: bool | None = None
+    text: str | None = None
+
+
+def list_staff_accounts(admin: User, filters: StaffFilters, page: int = 1,
+                        page_size: int = 200) -> tuple[list[User], int]:
+    """A page of the staff accounts of the admin's authority, by username, and the total."""
+    stmt = select(User).where(scope.covers_authority(admin, User.authority_id),
+                              User.role != Role.PARENT)
+    if filters.role:
+        stmt = stmt.where(User.role == Role(filters.role))
+    if filters.school_code:
+        stmt = stmt.where(User.school_id == scope.school(admin, code=filters.school_code).id)
+    if filters.active is not None:
+        stmt = stmt.where(User.is_active.is_(filters.active))
+    if filters.text:
+        pattern = "%" + filters.text.strip().replace("\\", "").replace("%", "").replace(
+            "_", "\\_") + "%"
+        stmt = stmt.where(or_(User.username.ilike(pattern, escape="\\"),
+                              User.display_name.ilike(pattern, escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    users = db.session.scalars(stmt.order_by(User.username)
+                               .offset((page - 1) * page_size).limit(page_size))
+    return list(users), total
+
+
+def staff_account(admin: User, user_id: int) -> User:
+    """A staff account of the admin's authority (404 ACCOUNT_NOT_FOUND otherwise)."""
+    user = db.session.scalar(select(User).where(
+        User.id == user_id, User.role != Role.PARENT,
+        scope.covers_authority(admin, User.authority_id)))
+    if user is None:
+        raise scope.not_found("ACCOUNT_NOT_FOUND", "未找到该账号")
+    return user
+
+
+def _audit_account(admin: User, action: str, user: User, details: dict[str, object]) -> None:
+    # Ids, roles and flags only: never a name or a password.
+    record_audit(db.session, action=action, actor_user_id=admin.id,
+                 actor_role=admin.role.value, object_type="user", object_id=user.id,
+                 details=details)
+
+
+def _sign_out_after_commit(user_id: int) -> None:
+    # Every bearer token and web session of the account ends once the change is committed.
+    after_commit(lambda: revoke_all_sessions(user_id))
+
+
+def update_staff_account(admin: User, user_id: int, changes: dict[str, object]) -> User:
+    """Change an account's display name, role, school or status (audited). Disabling it, or
+    changing its role or school, signs it out everywhere at once; an admin may neither
+    disable nor demote themself."""
+    account = staff_account(admin, user_id)
+    role = Role(str(changes["role"])) if changes.get("role") else account.role
+    active = bool(changes["is_active"]) if changes.get("is_active") is not None \
+        else account.is_active
+    if account.id == admin.id and not active:
+        raise ApiError(409, "CANNOT_DISABLE_SELF", "不能停用自己的账号，请由其他管理员操作")
+    if account.id == admin.id and role is not Role.BUREAU_ADMIN:
+        raise ApiError(409, "CANNOT_DEMOTE_SELF",
+                       "不能取消自己的教育局管理员权限，请由其他管理员操作")
+    school_id = account.school_id
+    if role is Role.SCHOOL_STAFF:
+        code = changes.get("school_code")
+        if code:
+            school_id = scope.school(admin, code=str(code)).id
+        elif school_id is None:
+            raise ApiError(422, "SCHOOL_REQUIRED", "学校账号必须指定学校")
+    else:
+        if changes.get("school_code"):
+            raise ApiError(422, "SCHOOL_NOT_ALLOWED", "教育局账号不隶属于某所学校")
+        school_id = None
+    changed = []
+    if "display_name" in changes:
+        name = changes["display_name"]
+        name = str(name).strip() or None if name is not None else None
+        if name != account.display_name:
+            account.display_name = name
+            changed.append("display_name")
+    access_changed = (role is not account.role or school_id != account.school_id
+                      or (account.is_active and not active))
+    for field, old, new in (("role", account.role, role), ("school", account.school_id, school_id),
+                            ("is_active", account.is_active, active)):
+        if old != new:
+            changed.append(field)
+    account.role, account.school_id, account.is_active = role, school_id, active
+    db.session.flush()
+    if changed:
+        _audit_account(admin, "account.update", account, {
+            "changed": changed, "role": role.value, "school_id": school_id,
+            "is_active": active})
+    if access_changed:
+        _sign_out_after_commit(account.id)
+    logger.info("staff account updated user_id=%s by=%s changed=%s", account.id, admin.id,
+                ",".join(changed) or "-")
+    return account
+
+
+# Generated passwords: no look-alike characters (0/O, 1/l/I), read out over the phone.
+_GENERATED_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz"
+_GENERATED_DIGITS = "23456789"
+
+
+def generate_password() -> str:
+    """A random password that passes validate_password_strength, e.g. "Kq7m-x3Pa-9bTe-w4Rz"."""
+    alphabet = _GENERATED_LETTERS + _GENERATED_DIGITS
+    while True:
+        groups = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4)]
+        password = "-".join(groups)
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def reset_staff_password(admin: User, user_id: int, password: str | None) -> tuple[User, str]:
+    """Set a new password (the given one, or a generated one), sign the account out
+    everywhere and clear its failed-login count; audited without the password. An admin's
+    own password is reset by another admin."""
+    user = staff_account(admin, user_id)
+    if user.id == admin.id:
+        raise ApiError(409, "CANNOT_RESET_SELF", "不能重置自己的密码，请由其他管理员操作")
+    generated = password is None
+    new_password = generate_password() if password is None else password
+    validate_password_strength(new_password)
+    user.password_hash = hash_password(new_password)
+    db.session.flush()
+    _audit_account(admin, "account.password_reset", user, {"generated": generated})
+    _sign_out_after_commit(user.id)
+    failures = redis_store.key("login-attempts", "user", (user.username or "").lower())
+    after_commit(lambda: redis_store.client.delete(failures))
+    logger.info("staff password reset user_id=%s by=%s generated=%s", user.id, admin.id,
+                generated)
+    return user, new_password

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from backend.admission.models import Offer, OfferStatus
 from backend.admission.offers import expire_overdue
 from backend.core.db import commit, db, utcnow
-from backend.core.jobs import handler, periodic
+from backend.core.jobs import authority_of, handler, periodic
+from backend.seasons.services import season_authority
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +43,9 @@ def expire_overdue_offers() -> int:
         expired += len(expire_overdue(session, season_id, actor=None))
     commit()  # notices to the next families on the waitlists go out after this
     return expired
+
+
+@authority_of("admission.expire_offers")
+def expire_authority(session: Session, payload: dict[str, Any]) -> int | None:
+    """Expiring a season's offers is about its authority."""
+    return season_authority(session, payload["season_id"])

@@ -160,7 +160,7 @@ def withdraw_offer(user: User, offer_id: int, *, reason: str | None,
         record_audit(db.session, action="admission.offer_withdraw", actor_user_id=user.id,
                      actor_role=user.role.value, object_type="offer", object_id=offer.id,
                      client_fingerprint=client_fingerprint(client_address),
-                     details={"reason": note})
+                     details={"reason": note, "registration_id": offer.registration_id})
     logger.info("offer withdrawn offer_id=%s actor_user_id=%s", offer.id, user.id)
     fill_from_waitlist(db.session(), offer.season_id, offer.school_id, now=now)
     return offer

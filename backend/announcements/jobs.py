@@ -13,7 +13,7 @@ from backend.announcements.models import Announcement, AnnouncementStatus
 from backend.announcements.services import FANOUT_JOB, effective_status
 from backend.authorities.models import EducationAuthority
 from backend.core.db import commit
-from backend.core.jobs import handler, periodic
+from backend.core.jobs import authority_of, handler, periodic
 from backend.core.timeutil import local_iso
 from backend.notices import services as notices
 from backend.registrations.models import INACTIVE_STATUSES, Registration
@@ -68,3 +68,10 @@ def publish_due_announcements() -> int:
     published = services.publish_due()
     commit()  # the fan-out job is queued after the commit
     return len(published)
+
+
+@authority_of(FANOUT_JOB)
+def fanout_authority(session: Session, payload: dict[str, Any]) -> int | None:
+    """Telling families about an announcement is about the announcement's authority."""
+    return session.scalar(select(Announcement.authority_id).where(
+        Announcement.id == int(payload["announcement_id"])))

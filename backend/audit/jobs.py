@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.accounts.models import User
 from backend.audit.services import record_audit
-from backend.core.jobs import handler
+from backend.core.jobs import authority_of, handler
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +31,12 @@ def handle_audit_record(session: Session, payload: dict[str, Any], message_id: s
         event_key=f"stream:{message_id}",
     )
     logger.info("audit event recorded action=%s message_id=%s", payload["action"], message_id)
+
+
+@authority_of("audit.record")
+def audit_authority(session: Session, payload: dict[str, Any]) -> int | None:
+    """An audit event is about its actor's authority (none for an unknown username)."""
+    actor = payload.get("actor_user_id")
+    if actor is None:
+        return None
+    return session.scalar(select(User.authority_id).where(User.id == int(actor)))

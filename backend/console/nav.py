@@ -46,6 +46,11 @@ SECTIONS = (
         Page("console.onsite", "现场报到"),
         Page("console.classes", "均衡分班"),
     )),
+    Section("运维", "ops", (
+        Page("console.disputes", "绑定争议", BUREAU),
+        Page("console.dead_letters", "失败任务", BUREAU),
+        Page("console.notices", "通知送达", BUREAU),
+    )),
     Section("系统设置", "settings", (
         Page("console.season", "招生日程", BUREAU),
         Page("console.imports", "学校与片区导入", BUREAU),

@@ -29,11 +29,14 @@ from backend.accounts import scope
 from backend.accounts.models import Role, User
 from backend.accounts.web import user_for_cookie
 from backend.announcements import schemas as announcement_schemas
+from backend.audit.schemas import ACTION_NAMES
 from backend.complaints import schemas as complaint_schemas
 from backend.console.nav import Page, page_by_endpoint, visible_sections
 from backend.core.db import db
 from backend.core.errors import ApiError
 from backend.identity.categories import CATEGORIES
+from backend.notices import schemas as notice_schemas
+from backend.notices.templates import TEMPLATE_KEYS
 from backend.registrations.schemas import STATUS_NAMES
 from backend.reviews import services as reviews
 from backend.reviews.schemas import BASIS_NAMES
@@ -257,12 +260,35 @@ def imports() -> str:
 @bp.get("/settings/accounts")
 @page("bureau_admin")
 def accounts() -> str:
-    """账号管理: staff accounts of the county."""
+    """账号管理: staff accounts of the county (filter, edit, disable, reset a password)."""
     return render("console/settings/accounts.html", **_options())
 
 
 @bp.get("/settings/audit")
 @page("bureau_admin")
 def audit() -> str:
-    """操作日志: who did what, when."""
-    return render("console/settings/audit.html")
+    """操作日志: who did what, when, about which object or child."""
+    return render("console/settings/audit.html", actions=ACTION_NAMES)
+
+
+@bp.get("/ops/disputes")
+@page("bureau_admin")
+def disputes() -> str:
+    """绑定争议: ID numbers bound to another WeChat account; transfer or reject."""
+    return render("console/settings/disputes.html")
+
+
+@bp.get("/ops/dead-letters")
+@page("bureau_admin")
+def dead_letters() -> str:
+    """失败任务: queue messages that kept failing, why, and replaying them."""
+    return render("console/settings/dead_letters.html")
+
+
+@bp.get("/ops/notices")
+@page("bureau_admin")
+def notices() -> str:
+    """通知送达: how each notice to a family was delivered."""
+    return render("console/settings/notices.html", notice_statuses=notice_schemas.STATUS_NAMES,
+                  notice_templates={key: title for key, (title, _lines)
+                                    in TEMPLATE_KEYS.items()}, **_options())

@@ -1,9 +1,9 @@
 """The job queue's port: stream names, enqueueing (after commit) and the handler registries.
 
 Domains put work on the queue with `enqueue_after_commit` and register what runs it in their
-`jobs.py` (`@handler`, `@batch_handler`, `@on_dead_letter`, `@periodic`). The runner —
-`backend/worker/` (consumer, clock, `python -m backend.worker`) — imports those modules and
-reads the registries; no domain imports the runner.
+`jobs.py` (`@handler`, `@batch_handler`, `@on_dead_letter`, `@authority_of`, `@periodic`).
+The runner — `backend/worker/` (consumer, clock, `python -m backend.worker`) — imports those
+modules and reads the registries; no domain imports the runner.
 """
 
 from __future__ import annotations
@@ -99,6 +99,22 @@ def on_dead_letter(job_type: str) -> Callable[[DeadLetterHook], DeadLetterHook]:
 
     def decorator(fn: DeadLetterHook) -> DeadLetterHook:
         DEAD_LETTER_HOOKS[job_type] = fn
+        return fn
+
+    return decorator
+
+
+# Which education authority a message is about, for the bureau's view of failed messages:
+# `fn(session, payload)` → the authority's id, or None when the payload names none.
+AuthorityOf = Callable[[Session, dict[str, Any]], int | None]
+AUTHORITY_OF: dict[str, AuthorityOf] = {}
+
+
+def authority_of(job_type: str) -> Callable[[AuthorityOf], AuthorityOf]:
+    """Register how to tell the authority a message of this type concerns."""
+
+    def decorator(fn: AuthorityOf) -> AuthorityOf:
+        AUTHORITY_OF[job_type] = fn
         return fn
 
     return decorator

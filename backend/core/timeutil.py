@@ -24,3 +24,13 @@ def local_datetime(year: int, month: int, day: int, hour: int = 0, minute: int =
                    zone_name: str | None = None) -> dt.datetime:
     """A wall-clock time in the authority's zone, as an aware datetime in UTC."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=zone(zone_name)).astimezone(dt.UTC)
+
+
+def local_day_start(day: dt.date, zone_name: str | None = None) -> dt.datetime:
+    """Midnight at the start of a local calendar day, as an aware datetime in UTC."""
+    return local_datetime(day.year, day.month, day.day, zone_name=zone_name)
+
+
+def local_day_end(day: dt.date, zone_name: str | None = None) -> dt.datetime:
+    """Midnight at the end of a local calendar day (exclusive bound), in UTC."""
+    return local_day_start(day + dt.timedelta(days=1), zone_name)

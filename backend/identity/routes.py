@@ -19,6 +19,7 @@ from backend.identity.schemas import (
     ChildList,
     ChildOut,
     ChildPatch,
+    DisputeAdminOut,
     DisputeIn,
     DisputeList,
     DisputeOut,
@@ -30,7 +31,12 @@ from backend.identity.schemas import (
     IdentityIn,
     RequiredDocumentOut,
 )
-from backend.identity.serializers import child_out, dispute_out, guardian_out
+from backend.identity.serializers import (
+    child_out,
+    dispute_admin_out,
+    dispute_out,
+    guardian_out,
+)
 from backend.identity.verifiers import current_verifier
 from backend.seasons.models import Season
 from backend.seasons.services import current_season
@@ -166,15 +172,18 @@ def list_categories() -> CategoryList:
 @require_roles("bureau_admin")
 @api(query=DisputeQuery, response=DisputeList)
 def list_disputes(query: DisputeQuery) -> DisputeList:
-    """Binding disputes of the admin's authority."""
-    return DisputeList(items=[dispute_out(d) for d in
-                              services.list_disputes(current_user(), query.status)])
+    """Binding disputes of the admin's authority, newest first, a page at a time."""
+    disputes, total = services.list_disputes(current_user(), query.status, query.page,
+                                             query.page_size)
+    return DisputeList(items=[dispute_admin_out(d) for d in disputes], total=total,
+                       page=query.page, page_size=query.page_size)
 
 
 @bp.post("/admin/identity-disputes/<int:dispute_id>/resolve")
 @require_roles("bureau_admin")
-@api(body=DisputeResolveIn, response=DisputeOut, errors=(404, 409))
-def resolve_dispute(dispute_id: int, body: DisputeResolveIn) -> DisputeOut:
-    """Transfer the binding to the requester or reject the dispute (audited)."""
+@api(body=DisputeResolveIn, response=DisputeAdminOut, errors=(404, 409))
+def resolve_dispute(dispute_id: int, body: DisputeResolveIn) -> DisputeAdminOut:
+    """Transfer the binding to the requester (the family's children, documents and
+    registrations move with it, the old account is signed out) or reject it; audited."""
     dispute = services.resolve_dispute(current_user(), dispute_id, body.decision, body.note)
-    return dispute_out(dispute)
+    return dispute_admin_out(dispute)

@@ -76,17 +76,34 @@ class DisputeOut(BaseModel):
     bound_user_id: int
 
 
-class DisputeList(BaseModel):
-    """Disputes of one authority."""
+class DisputeAdminOut(DisputeOut):
+    """A dispute as the bureau sees it: also the account it is bound to now (masked), so
+    the two can be compared, and what a transfer would move."""
 
-    items: list[DisputeOut]
+    bound_name: str = Field(description="the bound guardian's name, masked, e.g. 张*明")
+    bound_phone: str | None = Field(description="the bound guardian's phone, masked")
+    children: int = Field(description="children of the bound guardian (they move too)")
+    requester_bound: bool = Field(
+        description="the requester's account already has a binding (a transfer is refused)")
+    resolved_by_user_id: int | None
+
+
+class DisputeList(BaseModel):
+    """A page of one authority's disputes, newest first."""
+
+    items: list[DisputeAdminOut]
+    total: int
+    page: int
+    page_size: int
 
 
 class DisputeQuery(BaseModel):
-    """Filter disputes by status."""
+    """Filter disputes by status; which page."""
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["open", "transferred", "rejected"] | None = None
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=20, ge=1, le=100)
 
 
 class DisputeResolveIn(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from backend.accounts.models import User
 from backend.core import pii
+from backend.core.db import db
 from backend.core.timeutil import local_iso
 from backend.identity import services
 from backend.identity.categories import UPLOAD_KIND_NAMES, required_uploads
@@ -11,6 +13,7 @@ from backend.identity.models import Child, Guardian, IdentityDispute
 from backend.identity.schemas import (
     AddressOut,
     ChildOut,
+    DisputeAdminOut,
     DisputeOut,
     EligibilityOut,
     GuardianOut,
@@ -96,4 +99,20 @@ def dispute_out(dispute: IdentityDispute) -> DisputeOut:
         created_at=local_iso(dispute.created_at) or "",
         resolved_at=local_iso(dispute.resolved_at),
         requester_user_id=dispute.requester_user_id, bound_user_id=dispute.guardian.user_id,
+    )
+
+
+def dispute_admin_out(dispute: IdentityDispute) -> DisputeAdminOut:
+    """A dispute for the bureau: both sides masked, and what a transfer would move."""
+    guardian = dispute.guardian
+    phone = pii.decrypt(guardian.phone_enc, services.GUARDIAN_PHONE) \
+        if guardian.phone_enc else None
+    requester = db.session.get(User, dispute.requester_user_id)
+    return DisputeAdminOut(
+        **dispute_out(dispute).model_dump(),
+        bound_name=pii.mask_name(guardian.name),
+        bound_phone=pii.mask_phone(phone) if phone else None,
+        children=len(guardian.children),
+        requester_bound=requester is not None and services.guardian_of(requester) is not None,
+        resolved_by_user_id=dispute.resolved_by_user_id,
     )

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.accounts import scope
@@ -335,13 +335,17 @@ def dispute_view(dispute: IdentityDispute) -> DisputeView:
                        pii.mask_phone(phone) if phone else None)
 
 
-def list_disputes(admin: User, status: str | None) -> list[IdentityDispute]:
-    """Disputes of the admin's authority, newest first."""
+def list_disputes(admin: User, status: str | None, page: int = 1,
+                  page_size: int = 20) -> tuple[list[IdentityDispute], int]:
+    """A page of the disputes of the admin's authority, newest first, and the total."""
     stmt = select(IdentityDispute).where(
         scope.covers_authority(admin, IdentityDispute.authority_id))
     if status:
         stmt = stmt.where(IdentityDispute.status == DisputeStatus(status))
-    return list(db.session.scalars(stmt.order_by(IdentityDispute.id.desc())))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    disputes = db.session.scalars(stmt.order_by(IdentityDispute.id.desc())
+                                  .offset((page - 1) * page_size).limit(page_size))
+    return list(disputes), total
 
 
 def _move_family_records(old_user_id: int, new_user_id: int, guardian: Guardian) -> None:

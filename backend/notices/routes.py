@@ -1,4 +1,5 @@
-"""Notices API: templates to subscribe to, subscription credits, the in-app inbox."""
+"""Notices API: templates to subscribe to, subscription credits, the in-app inbox, and the
+bureau's view of delivery per family."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from backend.notices.schemas import (
     NoticeList,
     NoticeOut,
     NoticeQuery,
+    StaffNoticeList,
+    StaffNoticeQuery,
     SubscriptionList,
     SubscriptionsIn,
     TemplateList,
 )
-from backend.notices.serializers import credits_out, notice_out, templates_out
+from backend.notices.serializers import (
+    credits_out,
+    notice_out,
+    staff_notice_out,
+    templates_out,
+)
 
 bp = Blueprint("notices", __name__, url_prefix="/api/v1")
 
@@ -62,3 +70,20 @@ def mark_notice_read(notice_id: int) -> NoticeOut:
     """Mark one of the caller's notices read."""
     notice = services.mark_read(current_user().id, notice_id)
     return notice_out(notice, services.display_zone())
+
+
+@bp.get("/admin/notices")
+@require_roles("bureau_admin")
+@api(query=StaffNoticeQuery, response=StaffNoticeList, errors=(404,), tags=("notices",))
+def list_staff_notices(query: StaffNoticeQuery) -> StaffNoticeList:
+    """Notices to the families registered in the admin's county and how each was delivered
+    (family masked), filtered by status, template, school, one family or date; with the count
+    per status."""
+    filters = services.DeliveryFilters(
+        status=query.status, template=query.template, school_code=query.school,
+        reference=query.q, date_from=query.date_from, date_to=query.date_to)
+    rows, total, counts = services.staff_notices(current_user(), filters, query.page,
+                                                 query.page_size)
+    zone = services.display_zone()
+    return StaffNoticeList(items=[staff_notice_out(n, g, zone) for n, g in rows], total=total,
+                           page=query.page, page_size=query.page_size, counts=counts)

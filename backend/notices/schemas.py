@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.notices.templates import TEMPLATE_KEYS
 
@@ -94,3 +95,71 @@ class NoticeList(BaseModel):
     unread: int
     page: int
     page_size: int
+
+
+NoticeStatusName = Literal["pending", "sending", "sent", "not_subscribed", "failed",
+                           "uncertain"]
+# The delivery states as the console names them.
+STATUS_NAMES = {
+    "pending": "待发送", "sending": "发送中", "sent": "已送达微信", "not_subscribed": "未订阅",
+    "failed": "发送失败", "uncertain": "结果不明",
+}
+
+
+class StaffNoticeQuery(BaseModel):
+    """Filters of the bureau's delivery view: status, template, school, one family (by a
+    registration's number or ticket), Beijing dates (both ends included); which page."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: NoticeStatusName | None = None
+    template: TemplateKey | None = None
+    school: str | None = Field(default=None, max_length=32, description="school code")
+    q: str | None = Field(default=None, min_length=1, max_length=40,
+                          description="registration number or ticket: that family's notices")
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> StaffNoticeQuery:
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise ValueError("date_to before date_from")
+        return self
+
+
+class FamilyOut(BaseModel):
+    """The family a notice went to, masked: never the full name or phone."""
+
+    user_id: int
+    guardian_name: str | None = Field(description="masked, e.g. 张*明")
+    guardian_phone: str | None = Field(description="masked, e.g. 138****5678")
+
+
+class StaffNoticeOut(BaseModel):
+    """One notice and how its delivery went."""
+
+    id: int
+    template_key: str
+    title: str
+    status: NoticeStatusName
+    status_name: str
+    attempts: int
+    last_error: str | None = Field(description="why it was not delivered (no personal data)")
+    school: str | None = Field(description="the school the notice names")
+    child: str | None = Field(description="the child the notice names, masked")
+    created_at: str
+    sent_at: str | None
+    read: bool = Field(description="opened in the mini-program's inbox")
+    family: FamilyOut
+
+
+class StaffNoticeList(BaseModel):
+    """A page of notices, newest first, and how many of the filtered ones are in each
+    status (the status filter aside)."""
+
+    items: list[StaffNoticeOut]
+    total: int
+    page: int
+    page_size: int
+    counts: dict[str, int]

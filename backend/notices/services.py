@@ -1,22 +1,29 @@
-"""Writing notices to the outbox (in the caller's transaction), credits and the inbox."""
+"""Writing notices to the outbox (in the caller's transaction), credits, the inbox, and the
+bureau's view of how delivery went."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import CursorResult, Insert, Table, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend.accounts import scope
+from backend.accounts.models import User
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
-from backend.core.timeutil import zone
+from backend.core.timeutil import local_day_end, local_day_start, zone
+from backend.identity.models import Guardian
 from backend.notices.models import Notice, NoticeStatus, SubscriptionCredit
 from backend.notices.templates import TEMPLATE_KEYS, Template, templates_from_config
+from backend.registrations import access
 
 logger = logging.getLogger(__name__)
 
@@ -174,3 +181,46 @@ def mark_read(user_id: int, notice_id: int) -> Notice:
 def display_zone() -> ZoneInfo:
     """The zone notices are shown in (DISPLAY_TIMEZONE, Asia/Shanghai by default)."""
     return zone(current_app.config.get("DISPLAY_TIMEZONE"))
+
+
+@dataclass(frozen=True)
+class DeliveryFilters:
+    """What the bureau's delivery view is filtered by (None: any)."""
+
+    status: str | None = None
+    template: str | None = None
+    school_code: str | None = None
+    reference: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def staff_notices(viewer: User, filters: DeliveryFilters, page: int, page_size: int,
+                  ) -> tuple[list[tuple[Notice, Guardian | None]], int, dict[str, int]]:
+    """A page of the notices sent to families with a registration in the viewer's scope,
+    newest first, each with the family's guardian; the total; the count per status."""
+    school_id = scope.school(viewer, code=filters.school_code).id \
+        if filters.school_code else None
+    conditions: list[ColumnElement[bool]] = [
+        Notice.user_id.in_(access.families_in_scope(viewer, school_id))]
+    if filters.reference:
+        family = access.registration_by_reference(viewer, filters.reference)
+        conditions.append(Notice.user_id == family.submitted_by_user_id)
+    if filters.template:
+        conditions.append(Notice.template_key == filters.template)
+    if filters.date_from:
+        conditions.append(Notice.created_at >= local_day_start(filters.date_from))
+    if filters.date_to:
+        conditions.append(Notice.created_at < local_day_end(filters.date_to))
+    counts = {status.value: 0 for status in NoticeStatus}
+    for status, count in db.session.execute(
+            select(Notice.status, func.count()).where(*conditions).group_by(Notice.status)):
+        counts[status.value] = count
+    if filters.status:
+        conditions.append(Notice.status == NoticeStatus(filters.status))
+    total = db.session.scalar(select(func.count()).select_from(Notice).where(*conditions)) or 0
+    rows = db.session.execute(
+        select(Notice, Guardian).outerjoin(Guardian, Guardian.user_id == Notice.user_id)
+        .where(*conditions).order_by(Notice.id.desc())
+        .offset((page - 1) * page_size).limit(page_size))
+    return [(notice, guardian) for notice, guardian in rows], total, counts

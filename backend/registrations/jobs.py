@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.core.db import utcnow
-from backend.core.jobs import Effects, batch_handler, on_dead_letter
+from backend.core.jobs import Effects, authority_of, batch_handler, on_dead_letter
 from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
 from backend.notices.models import Notice, NoticeStatus
@@ -24,6 +24,7 @@ from backend.registrations.models import (
     registration_uploads,
 )
 from backend.schools.models import School
+from backend.seasons.services import season_authority
 from backend.uploads.models import Upload
 
 logger = logging.getLogger(__name__)
@@ -314,3 +315,17 @@ def handle_dead_submission(fields: dict[bytes, bytes], reason: str) -> None:
     if "season_id" in payload and "child_id" in payload:
         release_child(int(payload["season_id"]), int(payload["child_id"]))
     logger.warning("submission dead-lettered ticket=%s reason=%s", payload["ticket"], reason)
+
+
+@authority_of("registration.submit")
+def submission_authority(session: Session, payload: dict[str, Any]) -> int | None:
+    """A queued submission is about its season's authority."""
+    return season_authority(session, payload["season_id"])
+
+
+@authority_of("registration.update")
+def update_authority(session: Session, payload: dict[str, Any]) -> int | None:
+    """A queued edit is about the authority of the registration's school."""
+    return session.scalar(select(School.authority_id).join(
+        Registration, Registration.school_id == School.id).where(
+        Registration.id == int(payload["registration_id"])))

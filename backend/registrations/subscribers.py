@@ -4,7 +4,8 @@
   document, so the intake never reads the database at the opening minute;
 - a child's details are locked while a registration depends on them;
 - a binding transferred by the bureau takes the family's registrations along;
-- staff read a document only where it was submitted to a school in their scope.
+- staff read a document only where it was submitted to a school in their scope;
+- the audit log filtered by a child covers its registrations and their documents.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, select, update
 
 from backend.accounts.models import User
+from backend.audit import events as audit_events
+from backend.audit.events import AuditSubject
+from backend.core import pii
 from backend.core.db import after_commit, db
 from backend.core.errors import ApiError
 from backend.core.redis import redis_store
 from backend.identity import events as identity_events
 from backend.identity.models import Child
 from backend.registrations import access, facts
-from backend.registrations.models import INACTIVE_STATUSES, Registration
+from backend.registrations.models import INACTIVE_STATUSES, Registration, registration_uploads
 from backend.uploads import events as upload_events
 from backend.uploads.models import Upload
 
@@ -86,6 +90,26 @@ def _staff_may_read(upload: Upload, *, user: User) -> bool:
     return access.staff_can_read_upload(user, upload)
 
 
+def _child_audit_subject(_sender: Any, *, user: User, child_id: int) -> AuditSubject | None:
+    # The audit log filtered by a child: the child, its registrations and their documents,
+    # for staff who may see the child (it applied to a school in their scope).
+    if not access.staff_can_see_child(user, child_id):
+        return None
+    child = db.session.get(Child, child_id)
+    if child is None:
+        return None
+    registrations = select(Registration.id).where(Registration.child_id == child_id)
+    documents = select(registration_uploads.c.upload_id).where(
+        registration_uploads.c.registration_id.in_(registrations))
+    return AuditSubject(
+        label=pii.mask_name(child.name),
+        objects=(("child", [str(child_id)]),
+                 ("registration", select(cast(Registration.id, String)).where(
+                     Registration.child_id == child_id)),
+                 ("upload", documents)),
+        registration_ids=registrations)
+
+
 def connect() -> None:
     """Subscribe every receiver (blinker ignores a receiver connected twice)."""
     identity_events.child_changed.connect(_child_changed, weak=False)
@@ -94,3 +118,4 @@ def connect() -> None:
     upload_events.upload_changed.connect(_upload_changed, weak=False)
     upload_events.upload_delete_asked.connect(_upload_in_use, weak=False)
     upload_events.staff_read_asked.connect(_staff_may_read, weak=False)
+    audit_events.child_subject_asked.connect(_child_audit_subject, weak=False)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, scoped_session, selectinload
 
 from backend.accounts import scope
 from backend.accounts.models import User
@@ -472,3 +472,9 @@ def archive_season(user: User, season_id: int, client_address: str | None,
            stage=season.stage)
     logger.info("season archived actor_user_id=%s season_id=%s", user.id, season.id)
     return season
+
+
+def season_authority(session: Session | scoped_session[Session], season_id: object) -> int | None:
+    """The authority a season id belongs to (None for no such season): for queued messages
+    that name a season."""
+    return session.scalar(select(Season.authority_id).where(Season.id == int(str(season_id))))

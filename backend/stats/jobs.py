@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.core.jobs import Effects, batch_handler
+from backend.core.jobs import Effects, authority_of, batch_handler
+from backend.seasons.services import season_authority
 from backend.stats.services import refresh_counts, release_refresh
 
 logger = logging.getLogger(__name__)
@@ -32,3 +33,9 @@ def handle_stats_refresh(session: Session, items: list[tuple[str, dict[str, Any]
 
     # After the commit: the next stale read may queue the next refresh.
     effects.append(release)
+
+
+@authority_of("stats.refresh")
+def refresh_authority(session: Session, payload: dict[str, Any]) -> int | None:
+    """A recount is about its season's authority."""
+    return season_authority(session, payload["season_id"])

@@ -267,6 +267,7 @@ class Worker:
                     **{k.decode(): v for k, v in fields.items()},
                     "original_id": message_id, "reason": reason,
                     "failed_at": str(int(time.time())),
+                    "attempts": str(self._deliveries(stream, message_id)),
                 })
             acked = done + [mid for mid, _f, _r in dead]
             if acked:

@@ -29,6 +29,7 @@ from backend.core.jobs import INTAKE
 from backend.core.redis import redis_store
 from backend.core.sessions import create_session
 from backend.registrations import catalog, facts, intake
+from backend.seasons.models import Season
 from tests.conftest import bearer
 from tests.databases import private_database
 from tests.factories import STAFF_PASSWORD, make_authority, make_staff
@@ -369,13 +370,23 @@ def test_an_admin_sees_a_dead_letter_and_replays_it_once_the_cause_is_fixed(
     drain(broken, timeout=30)
     assert written(world.season_id).registrations == 2
 
-    make_staff(make_authority(), username="intake-admin")
+    season = db.session.get(Season, world.season_id)
+    assert season is not None
+    make_staff(season.authority, username="intake-admin")
+    make_staff(make_authority(), username="other-county-admin")
     admin = bearer(login_staff("intake-admin", STAFF_PASSWORD)["token"])
+    other = bearer(login_staff("other-county-admin", STAFF_PASSWORD)["token"])
     listed = client.get("/api/v1/admin/dead-letters", headers=admin)
     assert listed.status_code == 200
     [letter] = listed.get_json()["items"]
     assert letter["stream"] == INTAKE and letter["type"] == SUBMIT
     assert letter["reason"] == "RuntimeError" and letter["original_id"]
+    assert letter["attempts"] == 2 and letter["scope"] == "authority"
+    assert letter["ids"]["season_id"] == str(world.season_id)
+    # Another county's bureau neither sees nor replays it.
+    assert client.get("/api/v1/admin/dead-letters", headers=other).get_json()["items"] == []
+    assert client.post(f"/api/v1/admin/dead-letters/%7Bintake%7D/{letter['id']}/replay",
+                       headers=other).status_code == 404
 
     replayed = client.post(f"/api/v1/admin/dead-letters/%7Bintake%7D/{letter['id']}/replay",
                            headers=admin)

@@ -1,11 +1,10 @@
 /* 系统设置 (bureau): the seasons (create from the previous one, edit, timeline, publish,
- * archive), catalogue imports with a dry run, staff accounts and the audit log. */
+ * archive) and catalogue imports with a dry run (staff accounts and the audit log have
+ * their own scripts). */
 (function () {
   "use strict";
   var el = C.el;
   var page = document.currentScript.dataset.page;
-  var optionsNode = document.getElementById("page-options");
-  var options = optionsNode ? JSON.parse(optionsNode.textContent) : {};
   var STATES = { upcoming: "未开始", in_progress: "进行中", registration_open: "报名中", finished: "已结束", archived: "已归档" };
 
   /* --- 招生日程: the seasons, one selected for editing ----------------------------------- */
@@ -318,50 +317,5 @@
     });
   }
 
-  function accountsPage() {
-    function load() {
-      return C.api("GET", "/api/v1/admin/staff-accounts").then(function (data) {
-        var names = {};
-        options.schools.forEach(function (s) { names[s[0]] = s[1]; });
-        C.table(document.getElementById("table"), [
-          { title: "用户名", render: function (u) { return el("span", { class: "mono" }, u.username); } },
-          { title: "姓名", render: function (u) { return u.display_name; } },
-          { title: "角色", render: function (u) { return u.role === "bureau_admin" ? C.tag("教育局", "blue") : C.tag("学校", "gray"); } },
-          { title: "所属学校", render: function (u) { return u.school ? names[u.school] || u.school : "—"; } },
-          { title: "状态", render: function (u) { return u.is_active ? C.tag("正常", "green") : C.tag("已停用", "red"); } },
-        ], data.items, { empty: "暂无账号" });
-      }).catch(C.fail);
-    }
-    document.getElementById("new-account").addEventListener("click", function () {
-      C.modal("新建账号", [
-        { name: "role", label: "角色", type: "select", options: [["school_staff", "学校工作人员"], ["bureau_admin", "教育局管理员"]] },
-        { name: "school_code", label: "所属学校（学校账号必填）", type: "select", options: [["", "—"]].concat(options.schools) },
-        { name: "username", label: "用户名", required: true, maxlength: 64, placeholder: "字母、数字、下划线、点或横线" },
-        { name: "display_name", label: "姓名", maxlength: 64 },
-        { name: "password", label: "初始密码", type: "password", required: true, maxlength: 256 },
-      ], function (v) {
-        var body = { username: v.username, password: v.password, role: v.role, display_name: v.display_name || null,
-          school_code: v.role === "school_staff" ? v.school_code || null : null };
-        return C.api("POST", "/api/v1/admin/staff-accounts", body).then(function () { C.toast("账号已创建", "success"); load(); });
-      }, "创建");
-    });
-    load();
-  }
-
-  function auditPage() {
-    var ROLES = { school_staff: "学校", bureau_admin: "教育局", parent: "家长" };
-    C.listPage({
-      url: "/api/v1/admin/audit-events",
-      columns: [
-        { title: "时间", render: function (e) { return C.time(e.occurred_at, true); } },
-        { title: "操作", render: function (e) { return el("span", { class: "mono" }, e.action); } },
-        { title: "操作人", render: function (e) { return e.actor_user_id ? (ROLES[e.actor_role] || e.actor_role || "") + " #" + e.actor_user_id : "—"; } },
-        { title: "对象", render: function (e) { return e.object_type ? e.object_type + " #" + e.object_id : "—"; } },
-        { title: "详情", render: function (e) { var text = JSON.stringify(e.details); return el("span", { class: "mono", title: text }, text.length > 80 ? text.slice(0, 80) + "…" : text); } },
-        { title: "来源", render: function (e) { return e.client_fingerprint ? el("span", { class: "mono" }, e.client_fingerprint.slice(0, 10)) : "—"; } },
-      ],
-    });
-  }
-
-  ({ season: seasonPage, imports: importsPage, accounts: accountsPage, audit: auditPage })[page]();
+  ({ season: seasonPage, imports: importsPage })[page]();
 })();
