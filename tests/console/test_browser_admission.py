@@ -252,3 +252,26 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
     assert rows_out[0][2] == "个人编号"
     assert sorted(r[2] for r in rows_out[1:]) == expected
     assert code_b not in {r[0] for r in rows_out[1:]}
+
+
+def test_switching_to_practice_leaves_no_real_lottery_form_under_the_practice_banner(
+        console: Console, office_page: Page, session: Any,
+        login_staff: Callable[[str, str], dict[str, Any]]) -> None:
+    page = office_page
+    with console.exclusive():
+        county: County = build_county(login_staff)
+        for _ in range(8):
+            applicant(county, county.school_a)
+        code_a = county.school_a.code
+    sign_in(page, console, county.usernames["bureau"],
+            f"/console/admission/lotteries?school={code_a}")
+    expect(page.get_by_test_id("freeze")).to_have_text("冻结名单并公布承诺值")
+
+    # The server is busy (the test holds it): until the practice runs come, the step shows
+    # nothing to act on, never the real freeze under the practice banner.
+    with console.exclusive():
+        page.get_by_test_id("mode-practice").click()
+        expect(page.get_by_test_id("practice-banner")).to_be_visible()
+        expect(page.get_by_test_id("step-loading")).to_be_visible()
+        expect(page.get_by_test_id("freeze")).to_have_count(0)
+    expect(page.get_by_test_id("freeze")).to_have_text("冻结演练名单")
