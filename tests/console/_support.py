@@ -417,6 +417,26 @@ def check_in(page: Page, code: str, registration_id: int) -> None:
     expect(page.locator("#scan")).to_be_focused()
 
 
+def expect_laid_out_for_the_screen(page: Page, table: str, one_line: str = "") -> None:
+    """The table needs no sideways scrolling, and the cells `one_line` (a selector inside it,
+    e.g. names and identifiers) are not broken over two lines."""
+    wrap = page.locator(f"{table} .table-wrap")
+    expect(wrap).to_be_visible()
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), f"{table} scrolls sideways"
+    if one_line:
+        broken = wrap.evaluate("""(w, selector) => Array.from(w.querySelectorAll(selector))
+          .filter(cell => {
+            const texts = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+            for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+              const range = document.createRange();
+              range.selectNodeContents(node);
+              if (range.getClientRects().length > 1) return true;  // one box per line
+            }
+            return false;
+          }).map(cell => cell.textContent)""", one_line)
+        assert broken == [], f"broken over two lines in {table}: {broken}"
+
+
 def look_up(public: Page, id_last4: str, birth_date: str, answer: str) -> None:
     """The public admitted-list page: a family looks itself up and reads `answer`."""
     public.fill("input[name=id_last4]", id_last4)

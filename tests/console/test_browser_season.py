@@ -62,6 +62,7 @@ from tests.console._support import (
     draw_classes,
     entry_code,
     expect_class_balance,
+    expect_laid_out_for_the_screen,
     look_up,
     picture,
     submit_slot,
@@ -493,6 +494,9 @@ def bureau_follows_offers_and_places_a_child(j: Journey) -> None:
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "admission.placement",
             AuditEvent.object_id == str(placed.id))) == 1
+    # At the office screen the names, pseudonyms, sources and statuses stay on one line.
+    expect_laid_out_for_the_screen(page, "[data-testid=offers-table]", ", ".join(
+        f"tbody td:nth-child({n})" for n in (2, 3, 5, 6)))
     picture(page, j.shots, "offers", "season-offers", top=True)
 
     with j.console.exclusive():
@@ -570,6 +574,7 @@ def school_checks_families_in(j: Journey) -> list[int]:
         check_in(page, codes[registration_id], registration_id)
     expect(page.get_by_test_id("checkin-warning")).to_have_count(0)  # within the slot
     expect(page.get_by_test_id(f"checked-in-{slot_id}")).to_have_text(str(len(came)))
+    expect_laid_out_for_the_screen(page, "#checkin-log")  # 准时 / 非预约时段 in sight
     picture(page, j.shots, "onsite", "season-onsite")
     with j.console.exclusive():
         for registration_id in admitted:
