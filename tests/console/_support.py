@@ -383,6 +383,7 @@ def expect_class_balance(page: Page, assignment_id: int, classes: int) -> None:
         .group_by(ClassPlacement.class_no, Child.sex)).all()
     expected = {n: {"size": 0, "male": 0, "female": 0} for n in range(1, classes + 1)}
     for class_no, sex, count in rows:
+        assert class_no is not None, "every child is placed in a class"
         expected[class_no]["size"] += count
         expected[class_no]["male" if sex is Sex.MALE else "female"] += count
     balance = page.locator("#balance tbody tr")

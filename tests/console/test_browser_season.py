@@ -135,6 +135,7 @@ class Journey:
 
     @property
     def code_a(self) -> str:
+        """The oversubscribed school's code."""
         return self.county.school_a.code
 
     def family_of(self, registration_id: int) -> Household:
@@ -149,6 +150,7 @@ class Journey:
 
 
 def local_now() -> dt.datetime:
+    """Now, in Beijing time."""
     return utcnow().astimezone(zone())
 
 
@@ -430,7 +432,7 @@ def family_offer(j: Journey, family: Household) -> dict[str, Any]:
     """The family's one open offer, as the mini-program lists it."""
     offers = j.client.get("/api/v1/offers", headers=family.auth()).get_json()["items"]
     [offer] = [o for o in offers if o["status"] == "offered"]
-    return offer  # type: ignore[no-any-return]
+    return offer
 
 
 def family_answers(j: Journey, family: Household, answer: str) -> int:
