@@ -90,6 +90,11 @@ def run_verify(tmp_path: Path, document: dict[str, Any],
     """Run scripts/verify_classes on an evidence document, as anyone would."""
     path = tmp_path / f"evidence-{len(list(tmp_path.iterdir()))}.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return verify_file(path, *args)
+
+
+def verify_file(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run scripts/verify_classes on an evidence file (e.g. one downloaded from the console)."""
     return subprocess.run([sys.executable, str(VERIFY), str(path), *args],  # noqa: S603 - our own script
                           capture_output=True, text=True, timeout=60, check=False)
 

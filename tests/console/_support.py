@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,14 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import select
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
 
 from backend.accounts.models import Role, User
+from backend.classes.models import ClassPlacement
 from backend.core import pii
 from backend.core.db import db, utcnow
 from backend.core.timeutil import zone
 from backend.identity.models import Child, DocumentType, Guardian, Relation, Sex
+from backend.onsite.models import OnsiteBooking
 from backend.registrations.models import (
     INACTIVE_STATUSES,
     Basis,
@@ -32,7 +38,7 @@ from backend.registrations.models import (
 )
 from backend.schools.models import Region, RegionLevel, School, SchoolType
 from backend.seasons.models import Season
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, bearer
 from tests.factories import (
     make_authority,
     make_id_number,
@@ -44,6 +50,9 @@ from tests.factories import (
 )
 
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+# The docs' pictures are refreshed only when asked: UPDATE_DOCS_SCREENSHOTS=1 pytest …
+UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
 
 
 class SerializedApp:
@@ -299,3 +308,139 @@ def expected_counts(county: County) -> dict[str, Any]:
                                     RegistrationStatus.BUREAU_REVIEW) for r in rows),
         "schools": per_school,
     }
+
+
+# --- steps in the pages, shared by the browser tests ------------------------------------------
+
+
+def picture(page: Page, shots: Any, name: str, docs_name: str, *, top: bool = False) -> Path:
+    """The test's screenshot (without the toasts of earlier steps), also kept as
+    docs/<docs_name>.png when the docs' pictures are being refreshed."""
+    if top:
+        page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("document.querySelectorAll('.toast').forEach(function (t) { t.remove(); })")
+    path: Path = shots(page, name)
+    if UPDATE_DOCS:
+        shutil.copyfile(path, DOCS / f"{docs_name}.png")
+    return path
+
+
+def confirm(page: Page, says: str) -> None:
+    """Read the confirmation dialog (it must say `says`) and confirm."""
+    expect(page.get_by_test_id("confirm-text")).to_contain_text(says)
+    page.get_by_test_id("modal-submit").click()
+    expect(page.locator(".modal-mask")).to_have_count(0)
+
+
+def download(page: Page, testid: str, folder: Path) -> Path:
+    """Click the download button `testid`; the file, saved under its suggested name."""
+    with page.expect_download() as info:
+        page.get_by_test_id(testid).click()
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+def submit_slot(page: Page, day: str, start: str, end: str, place: str, capacity: int) -> None:
+    """现场报到 › 新增时段: fill the form (a date, Beijing times) and submit it."""
+    page.get_by_test_id("new-slot").click()
+    page.fill(".modal input[name=date]", day)
+    page.fill(".modal input[name=start]", start)
+    page.fill(".modal input[name=end]", end)
+    page.fill(".modal input[name=place]", place)
+    page.fill(".modal input[name=capacity]", str(capacity))
+    page.click(".modal button[type=submit]")
+
+
+def commit_classes(page: Page, public_value_source: str) -> None:
+    """均衡分班: freeze the list, naming the public random source; the list is frozen."""
+    page.get_by_test_id("commit-classes").click()
+    expect(page.locator(".modal")).to_contain_text("不能再登记或撤回同班申请")
+    page.fill(".modal input[name=public_value_source]", public_value_source)
+    page.click(".modal button[type=submit]")
+    expect(page.get_by_test_id("detail-status")).to_have_text("已冻结，待分班")
+
+
+def draw_classes(page: Page, public_value: str) -> None:
+    """均衡分班: enter the public value, read what the draw will do, confirm."""
+    page.get_by_test_id("draw").click()
+    page.fill(".modal input[name=public_value]", public_value)
+    page.click(".modal button[type=submit]")
+    expect(page.locator(".modal")).to_contain_text("不能重新分班")
+    expect(page.locator(".modal")).to_contain_text(public_value)
+    page.click(".modal button[type=submit]")
+    expect(page.get_by_test_id("detail-status")).to_have_text("已公布")
+
+
+def expect_class_balance(page: Page, assignment_id: int, classes: int) -> None:
+    """The balance table shows each class's size, boys and girls as the database has them."""
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(ClassPlacement.class_no, Child.sex, func.count())
+        .join(Registration, ClassPlacement.registration_id == Registration.id)
+        .join(Child, Registration.child_id == Child.id)
+        .where(ClassPlacement.assignment_id == assignment_id)
+        .group_by(ClassPlacement.class_no, Child.sex)).all()
+    expected = {n: {"size": 0, "male": 0, "female": 0} for n in range(1, classes + 1)}
+    for class_no, sex, count in rows:
+        assert class_no is not None, "every child is placed in a class"
+        expected[class_no]["size"] += count
+        expected[class_no]["male" if sex is Sex.MALE else "female"] += count
+    balance = page.locator("#balance tbody tr")
+    expect(balance).to_have_count(classes + 1)  # the classes and the spread
+    for n in range(1, classes + 1):
+        cells = balance.nth(n - 1).locator("td")
+        expect(cells.nth(1)).to_have_text(str(expected[n]["size"]))
+        expect(cells.nth(2)).to_have_text(str(expected[n]["male"]))
+        expect(cells.nth(3)).to_have_text(str(expected[n]["female"]))
+    expect(page.locator("#balance-verdict")).to_contain_text("相差均不超过 1 人")
+
+
+def entry_code(client: FlaskClient, token: str, booking_id: int) -> str:
+    """The code on a family's entry ticket, as the mini-program shows it."""
+    response = client.get(f"/api/v1/onsite/bookings/{booking_id}/ticket", headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    return str(response.get_json()["code"])
+
+
+def booking_of(registration_id: int) -> OnsiteBooking | None:
+    """The registration's on-site booking, read afresh."""
+    return db.session.scalar(select(OnsiteBooking).where(
+        OnsiteBooking.registration_id == registration_id).execution_options(
+        populate_existing=True))
+
+
+def check_in(page: Page, code: str, registration_id: int) -> None:
+    """现场报到 › 扫码报到: type the code and Enter, as a USB scanner does; it is accepted."""
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("checkin-ok")).to_contain_text(f"报名编号 {registration_id}")
+    expect(page.locator("#scan")).to_be_focused()
+
+
+def expect_laid_out_for_the_screen(page: Page, table: str, one_line: str = "") -> None:
+    """The table needs no sideways scrolling, and the cells `one_line` (a selector inside it,
+    e.g. names and identifiers) are not broken over two lines."""
+    wrap = page.locator(f"{table} .table-wrap")
+    expect(wrap).to_be_visible()
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), f"{table} scrolls sideways"
+    if one_line:
+        broken = wrap.evaluate("""(w, selector) => Array.from(w.querySelectorAll(selector))
+          .filter(cell => {
+            const texts = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+            for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+              const range = document.createRange();
+              range.selectNodeContents(node);
+              if (range.getClientRects().length > 1) return true;  // one box per line
+            }
+            return false;
+          }).map(cell => cell.textContent)""", one_line)
+        assert broken == [], f"broken over two lines in {table}: {broken}"
+
+
+def look_up(public: Page, id_last4: str, birth_date: str, answer: str) -> None:
+    """The public admitted-list page: a family looks itself up and reads `answer`."""
+    public.fill("input[name=id_last4]", id_last4)
+    public.fill("input[name=birth_date]", birth_date)
+    public.click("#lookup-form button")
+    expect(public.locator("#lookup-result")).to_have_text(answer)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,30 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Page:
     """A tab of that profile."""
     return context.new_page()
+
+
+@pytest.fixture()
+def offices(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
+    """Opens browser profiles at the size of a county office PC's screen (1366 × 768), one
+    per person at a desk, in Beijing time; all closed after the test."""
+    opened: list[BrowserContext] = []
+
+    def open_profile() -> BrowserContext:
+        ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", accept_downloads=True)
+        ctx.set_default_timeout(15_000)
+        opened.append(ctx)
+        return ctx
+
+    yield open_profile
+    for ctx in opened:
+        ctx.close()
+
+
+@pytest.fixture()
+def office(offices: Callable[[], BrowserContext]) -> BrowserContext:
+    """One profile at the office PC's screen size."""
+    return offices()
 
 
 @pytest.fixture()

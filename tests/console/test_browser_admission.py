@@ -7,16 +7,14 @@ each step checked against the database."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import func, select
 
 from backend.accounts.models import User
@@ -36,41 +34,21 @@ from tests.admission._support import (
     run_verifier,
 )
 from tests.conftest import bearer
-from tests.console._support import Console
+from tests.console._support import Console, confirm, download, look_up, picture
 from tests.console.test_browser_overview import sign_in
 
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-# The docs' pictures are refreshed only when asked: UPDATE_DOCS_SCREENSHOTS=1 pytest …
-UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
-
-
 @pytest.fixture()
-def office_page(browser: Browser) -> Iterator[Page]:
+def office_page(office: BrowserContext) -> Page:
     """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai", accept_downloads=True)
-    ctx.set_default_timeout(15_000)
-    yield ctx.new_page()
-    ctx.close()
+    return office.new_page()
 
 
 def _shot(page: Page, shots: Any, name: str, *, top: bool = False) -> None:
     """The test's screenshot, also kept as the docs' picture of the page."""
-    if top:
-        page.evaluate("window.scrollTo(0, 0)")
-    page.evaluate("document.querySelectorAll('.toast').forEach(function (t) { t.remove(); })")
-    path = shots(page, name)
-    if UPDATE_DOCS:
-        shutil.copyfile(path, DOCS / f"console-admission-{name}.png")
-
-
-def _confirm(page: Page, says: str) -> None:
-    expect(page.get_by_test_id("confirm-text")).to_contain_text(says)
-    page.get_by_test_id("modal-submit").click()
-    expect(page.locator(".modal-mask")).to_have_count(0)
+    picture(page, shots, name, f"console-admission-{name}", top=top)
 
 
 def test_a_clerk_runs_a_schools_admission_from_the_console(
@@ -97,10 +75,10 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
     expect(page.get_by_test_id("practice-banner")).to_be_visible()
     page.get_by_test_id("public-value-source-input").fill(PUBLIC_VALUE_SOURCE)
     page.get_by_test_id("freeze").click()
-    _confirm(page, "演练名单不公布")
+    confirm(page, "演练名单不公布")
     page.get_by_test_id("public-value").fill("演练用 01 02 03")
     page.get_by_test_id("draw").click()
-    _confirm(page, "演练结果不公示")
+    confirm(page, "演练结果不公示")
     expect(page.get_by_test_id("publish-locked")).to_be_disabled()
     expect(page.get_by_test_id("lottery-status")).to_contain_text("【演练】")
     with console.exclusive():
@@ -120,7 +98,7 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
     page.get_by_test_id("public-value-source-input").fill(PUBLIC_VALUE_SOURCE)
     _shot(page, shots, "lottery-freeze", top=True)
     page.get_by_test_id("freeze").click()
-    _confirm(page, "冻结后名单不可更改")
+    confirm(page, "冻结后名单不可更改")
 
     expect(page.get_by_test_id("commitment")).to_be_visible()
     with console.exclusive():
@@ -138,7 +116,7 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
     expect(page.get_by_test_id("error-public_value")).to_be_visible()
     page.get_by_test_id("public-value").fill(PUBLIC_VALUE)
     page.get_by_test_id("draw").click()
-    _confirm(page, "不可撤销、不可重抽")
+    confirm(page, "不可撤销、不可重抽")
     expect(page.get_by_test_id("admitted-count")).to_have_text("6")
     expect(page.get_by_test_id("waitlist-count")).to_have_text("3")
     expect(page.get_by_test_id("published")).to_contain_text("已公示")
@@ -161,10 +139,7 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
         expect(rows.nth(n)).to_contain_text(entry.pseudonym)
     _shot(page, shots, "lottery-result")
 
-    with page.expect_download() as info:
-        page.get_by_test_id("evidence").click()
-    evidence = tmp_path / "evidence.json"
-    info.value.save_as(evidence)
+    evidence = download(page, "evidence", tmp_path)
     verified = run_verifier(evidence, "--commitment", commitment)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "PRACTICE" not in verified.stdout
@@ -229,7 +204,7 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
     expect(page.get_by_test_id(f"confirmed-{code_a}")).to_have_text("3")
     expect(page.get_by_test_id(f"list-status-{code_a}")).to_have_text("未公布")
     page.get_by_test_id(f"publish-{code_a}").click()
-    _confirm(page, "公布后不能撤回")
+    confirm(page, "公布后不能撤回")
     expect(page.get_by_test_id(f"list-status-{code_a}")).to_contain_text("已公布")
     _shot(page, shots, "lists")
 
@@ -256,24 +231,19 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
         page.get_by_test_id(f"public-page-{code_a}").click()
     public = popup.value
     expect(public.locator("#admitted-table tbody tr")).to_have_count(3)
-    public.fill("input[name=id_last4]", last4)
-    public.fill("input[name=birth_date]", birth)
-    public.click("#lookup-form button")
-    expect(public.locator("#lookup-result")).to_have_text("已在该校录取名单中")
+    look_up(public, last4, birth, "已在该校录取名单中")
     public.set_viewport_size({"width": 1366, "height": 768})
-    path = shots(public, "public-lookup")
-    if UPDATE_DOCS:
-        shutil.copyfile(path, DOCS / "console-admission-public-lookup.png")
+    _shot(public, shots, "public-lookup")
     public.close()
 
     # --- the student registry --------------------------------------------------------------
     page.get_by_test_id("registry-school").select_option(str(county.school_a.id))
     page.get_by_test_id("registry-export").click()
     expect(page.get_by_test_id("confirm-text")).to_contain_text("完整证件号码")
-    with page.expect_download() as download:
+    with page.expect_download() as registry:
         page.get_by_test_id("modal-submit").click()
-    sheet = tmp_path / download.value.suggested_filename
-    download.value.save_as(sheet)
+    sheet = tmp_path / registry.value.suggested_filename
+    registry.value.save_as(sheet)
     workbook = load_workbook(sheet, read_only=True)
     try:
         rows_out = list(workbook["新生学籍"].iter_rows(values_only=True))
@@ -282,3 +252,26 @@ def test_a_clerk_runs_a_schools_admission_from_the_console(
     assert rows_out[0][2] == "个人编号"
     assert sorted(r[2] for r in rows_out[1:]) == expected
     assert code_b not in {r[0] for r in rows_out[1:]}
+
+
+def test_switching_to_practice_leaves_no_real_lottery_form_under_the_practice_banner(
+        console: Console, office_page: Page, session: Any,
+        login_staff: Callable[[str, str], dict[str, Any]]) -> None:
+    page = office_page
+    with console.exclusive():
+        county: County = build_county(login_staff)
+        for _ in range(8):
+            applicant(county, county.school_a)
+        code_a = county.school_a.code
+    sign_in(page, console, county.usernames["bureau"],
+            f"/console/admission/lotteries?school={code_a}")
+    expect(page.get_by_test_id("freeze")).to_have_text("冻结名单并公布承诺值")
+
+    # The server is busy (the test holds it): until the practice runs come, the step shows
+    # nothing to act on, never the real freeze under the practice banner.
+    with console.exclusive():
+        page.get_by_test_id("mode-practice").click()
+        expect(page.get_by_test_id("practice-banner")).to_be_visible()
+        expect(page.get_by_test_id("step-loading")).to_be_visible()
+        expect(page.get_by_test_id("freeze")).to_have_count(0)
+    expect(page.get_by_test_id("freeze")).to_have_text("冻结演练名单")

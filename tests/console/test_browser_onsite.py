@@ -4,20 +4,19 @@ its code, see the other among the no-shows; then the class assignment is committ
 its balance read, one placement corrected by the bureau with a reason, and the downloaded
 evidence passes scripts/verify_classes. What the pages show is checked against the database.
 
-Screenshots of the main views go to docs/console-onsite-*.png (1366 × 768)."""
+Screenshots of the main views go to docs/console-onsite-*.png (1366 × 768) when the docs'
+pictures are refreshed: UPDATE_DOCS_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import func, select, update
 
 from backend.accounts.models import User
@@ -29,13 +28,28 @@ from backend.classes.models import (
     ClassPlacement,
 )
 from backend.core.db import db, utcnow
-from backend.identity.models import Child, Sex
 from backend.onsite import tickets
 from backend.onsite.models import OnsiteBooking, OnsiteSlot
 from backend.registrations.models import Registration
 from backend.schools.models import SeatPlan
+from tests.classes._support import verify_file
 from tests.conftest import bearer
-from tests.console._support import Console, County, add_child, build_county
+from tests.console._support import (
+    DOCS,
+    UPDATE_DOCS,
+    Console,
+    County,
+    add_child,
+    booking_of,
+    build_county,
+    check_in,
+    commit_classes,
+    download,
+    draw_classes,
+    entry_code,
+    expect_class_balance,
+    submit_slot,
+)
 from tests.console.test_browser_overview import sign_in
 from tests.factories import STAFF_PASSWORD
 from tests.onsite._support import add_slot, admit
@@ -43,27 +57,16 @@ from tests.onsite._support import add_slot, admit
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
-VERIFY = ROOT / "scripts" / "verify_classes"
 LOCAL = dt.timezone(dt.timedelta(hours=8))
 COHORT = 16  # children who checked in at an earlier slot, besides the two families
 
 
-@pytest.fixture()
-def office(browser: Browser) -> Iterator[BrowserContext]:
-    """A browser profile at the size of a county office PC's screen (1366 × 768)."""
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai", accept_downloads=True)
-    ctx.set_default_timeout(15_000)
-    yield ctx
-    ctx.close()
-
-
 def doc_shot(page: Page, name: str) -> None:
-    """A screenshot for docs/CONSOLE.md (without the toasts of earlier steps)."""
-    page.evaluate("() => document.querySelectorAll('.toast').forEach(t => t.remove())")
-    page.screenshot(path=str(DOCS / f"console-onsite-{name}.png"))
+    """A screenshot for docs/CONSOLE.md (without the toasts of earlier steps), taken when the
+    docs' pictures are being refreshed (UPDATE_DOCS_SCREENSHOTS=1)."""
+    if UPDATE_DOCS:
+        page.evaluate("() => document.querySelectorAll('.toast').forEach(t => t.remove())")
+        page.screenshot(path=str(DOCS / f"console-onsite-{name}.png"))
 
 
 def _family(county: County, login_parent: Any, **kwargs: Any) -> tuple[str, Registration]:
@@ -96,21 +99,9 @@ def _checked_in_cohort(county: County) -> list[Registration]:
     return cohort
 
 
-def _ticket(client: FlaskClient, token: str, booking_id: int) -> str:
-    response = client.get(f"/api/v1/onsite/bookings/{booking_id}/ticket", headers=bearer(token))
-    assert response.status_code == 200, response.get_json()
-    return str(response.get_json()["code"])
-
-
-def _booking(registration_id: int) -> OnsiteBooking | None:
-    return db.session.scalar(select(OnsiteBooking).where(
-        OnsiteBooking.registration_id == registration_id).execution_options(
-        populate_existing=True))
-
-
 def test_a_school_runs_check_in_and_classes_from_the_console(
         client: FlaskClient, console: Console, office: BrowserContext, session: Any,
-        login_parent: Any, browser: Browser, tmp_path: Path) -> None:
+        login_parent: Any, offices: Callable[[], BrowserContext], tmp_path: Path) -> None:
     with console.exclusive():
         county = build_county(scale=0.2)
         plan = db.session.scalar(select(SeatPlan).where(
@@ -134,13 +125,7 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
     tomorrow = (utcnow().astimezone(LOCAL) + dt.timedelta(days=1)).date().isoformat()
 
     def new_slot(start: str, end: str, place: str, capacity: int) -> None:
-        page.get_by_test_id("new-slot").click()
-        page.fill(".modal input[name=date]", tomorrow)
-        page.fill(".modal input[name=start]", start)
-        page.fill(".modal input[name=end]", end)
-        page.fill(".modal input[name=place]", place)
-        page.fill(".modal input[name=capacity]", str(capacity))
-        page.click(".modal button[type=submit]")
+        submit_slot(page, tomorrow, start, end, place, capacity)
 
     new_slot("10:00", "09:00", "学校一楼报到处", 5)
     expect(page.locator(".modal .field-error")).to_have_text("结束时间须晚于开始时间")
@@ -197,7 +182,7 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
     expect(page.locator(f"#admitted-table tr:has([data-testid=book-{staff_id}])")).to_contain_text(
         "学校代约")
     with console.exclusive():
-        by_staff = _booking(staff_id)
+        by_staff = booking_of(staff_id)
         assert by_staff is not None and by_staff.slot_id == first_id
         assert by_staff.booked_by_role == "school_staff"
         assert by_staff.booked_by_user_id == county.users["a"].id
@@ -216,7 +201,7 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
 
     # --- check in the staff-booked family by typing its code -------------------------------
     with console.exclusive():
-        code = _ticket(client, staff_token, by_staff.id)
+        code = entry_code(client, staff_token, by_staff.id)
         # The slot's morning has come: the family is at the desk.
         started = utcnow() - dt.timedelta(minutes=10)
         db.session.execute(update(OnsiteSlot).where(OnsiteSlot.id == first_id).values(
@@ -225,11 +210,8 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
     page.get_by_role("tab", name="扫码报到").click()
     expect(page.locator("#scan")).to_be_focused()
     expect(page.get_by_test_id("camera-status")).to_contain_text("扫码枪或手工输入")
-    page.keyboard.type(code)
-    page.keyboard.press("Enter")
-    expect(page.get_by_test_id("checkin-ok")).to_contain_text(f"报名编号 {staff_id}")
+    check_in(page, code, staff_id)
     expect(page.get_by_test_id("checkin-warning")).to_have_count(0)  # within its slot
-    expect(page.locator("#scan")).to_be_focused()
     doc_shot(page, "checkin")
     page.keyboard.type(code)
     page.keyboard.press("Enter")
@@ -239,10 +221,10 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("checkin-error")).to_contain_text("凭证无效")
     with console.exclusive():
-        came = _booking(staff_id)
+        came = booking_of(staff_id)
         assert came is not None and came.checked_in_at is not None
         assert came.checked_in_by_user_id == county.users["a"].id
-        missing = _booking(self_id)
+        missing = booking_of(self_id)
         assert missing is not None and missing.checked_in_at is None
         # The slot is over: the family that booked itself never came.
         ended = utcnow() - dt.timedelta(hours=2)
@@ -260,11 +242,7 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
 
     # --- classes: commit the checked-in children, draw, read the balance ---------------------
     page.goto(console.url + "/console/admission/classes")
-    page.get_by_test_id("commit-classes").click()
-    expect(page.locator(".modal")).to_contain_text("不能再登记或撤回同班申请")
-    page.fill(".modal input[name=public_value_source]", "次日中国福利彩票“3D”开奖号码（示例）")
-    page.click(".modal button[type=submit]")
-    expect(page.get_by_test_id("detail-status")).to_have_text("已冻结，待分班")
+    commit_classes(page, "次日中国福利彩票“3D”开奖号码（示例）")
     with console.exclusive():
         assignment = db.session.scalar(select(ClassAssignment).where(
             ClassAssignment.school_id == county.school_a.id))
@@ -274,97 +252,64 @@ def test_a_school_runs_check_in_and_classes_from_the_console(
     expect(page.get_by_test_id("detail-pupils")).to_have_text(f"{COHORT + 1} 人")
     expect(page.get_by_test_id("detail-commitment")).to_have_text(commitment)
 
-    page.get_by_test_id("draw").click()
-    page.fill(".modal input[name=public_value]", "3 8 1")
-    page.click(".modal button[type=submit]")
-    expect(page.locator(".modal")).to_contain_text("不能重新分班")
-    expect(page.locator(".modal")).to_contain_text("3 8 1")
-    page.click(".modal button[type=submit]")
-    expect(page.get_by_test_id("detail-status")).to_have_text("已公布")
+    draw_classes(page, "3 8 1")
     with console.exclusive():
-        db.session.expire_all()
-        rows = db.session.execute(
-            select(ClassPlacement.class_no, Child.sex, func.count())
-            .join(Registration, ClassPlacement.registration_id == Registration.id)
-            .join(Child, Registration.child_id == Child.id)
-            .where(ClassPlacement.assignment_id == assignment_id)
-            .group_by(ClassPlacement.class_no, Child.sex)).all()
-    expected = {n: {"size": 0, "male": 0, "female": 0} for n in (1, 2)}
-    for class_no, sex, count in rows:
-        expected[class_no]["size"] += count
-        expected[class_no]["male" if sex is Sex.MALE else "female"] += count
-    balance = page.locator("#balance tbody tr")
-    expect(balance).to_have_count(3)  # two classes and the spread
-    for n in (1, 2):
-        cells = balance.nth(n - 1).locator("td")
-        expect(cells.nth(1)).to_have_text(str(expected[n]["size"]))
-        expect(cells.nth(2)).to_have_text(str(expected[n]["male"]))
-        expect(cells.nth(3)).to_have_text(str(expected[n]["female"]))
-    expect(page.locator("#balance-verdict")).to_contain_text("相差均不超过 1 人")
+        expect_class_balance(page, assignment_id, 2)
     expect(page.locator("#pupil-summary")).to_have_text(f"共 {COHORT + 1} 人")
     assert page.get_by_test_id(f"correct-{staff_id}").count() == 0  # school staff: no correction
     page.locator("#balance-card").scroll_into_view_if_needed()
     doc_shot(page, "classes")
 
     # --- the bureau corrects one placement, with a reason ----------------------------------
-    bureau = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                 timezone_id="Asia/Shanghai", accept_downloads=True)
-    try:
-        admin = bureau.new_page()
-        admin.on("pageerror", lambda exc: errors.append(str(exc)))
-        sign_in(admin, console, county.username("bureau"),
-                f"/console/admission/classes?school={county.school_a.code}")
-        expect(admin.get_by_test_id("detail-status")).to_have_text("已公布")
-        admin.fill("#pupil-filters input[name=q]", str(staff_id))
-        admin.click("#pupil-filters button[type=submit]")
-        expect(admin.locator("#pupils tbody tr")).to_have_count(1)
-        with console.exclusive():
-            placement = db.session.scalar(select(ClassPlacement).where(
-                ClassPlacement.registration_id == staff_id))
-            assert placement is not None
-            drawn = placement.class_no
-        assert drawn in (1, 2)
-        target = 3 - drawn
-        admin.get_by_test_id(f"correct-{staff_id}").click()
-        expect(admin.locator(".modal")).to_contain_text("不能撤销")
-        admin.click(".modal button[type=submit]")  # no reason chosen
-        expect(admin.locator(".modal select[name=reason_code] ~ .field-error")).to_have_text(
-            "请选择更正原因")
-        admin.select_option(".modal select[name=reason_code]", "data_error")
-        expect(admin.locator(".modal .field-error")).to_have_count(0)
-        admin.select_option(".modal select[name=to_class]", str(target))
-        admin.fill(".modal textarea[name=note]", "出生日期录入有误，经核对户口簿更正")
-        doc_shot(admin, "correction")
-        admin.click(".modal button[type=submit]")
-        expect(admin.locator(".modal")).to_have_count(0)
-        expect(admin.get_by_test_id(f"class-of-{staff_id}")).to_contain_text(f"一年级{target}班")
-        expect(admin.get_by_test_id(f"class-of-{staff_id}")).to_contain_text("已更正")
-        expect(admin.locator("#corrections tbody tr")).to_have_count(1)
-        expect(admin.locator("#corrections tbody tr")).to_contain_text("性别、出生日期等信息有误")
-        with console.exclusive():
-            correction = db.session.scalar(select(ClassCorrection).where(
-                ClassCorrection.assignment_id == assignment_id))
-            assert correction is not None and correction.reason_code == "data_error"
-            assert (correction.from_class, correction.to_class) == (drawn, target)
-            assert correction.corrected_by_user_id == county.users["bureau"].id
-            moved = db.session.get(ClassPlacement, placement.id, populate_existing=True)
-            assert moved is not None and moved.class_no == target
-            published = db.session.get(ClassAssignment, assignment_id, populate_existing=True)
-            assert published is not None and published.status is AssignmentStatus.PUBLISHED
+    bureau = offices()
+    admin = bureau.new_page()
+    admin.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(admin, console, county.username("bureau"),
+            f"/console/admission/classes?school={county.school_a.code}")
+    expect(admin.get_by_test_id("detail-status")).to_have_text("已公布")
+    admin.fill("#pupil-filters input[name=q]", str(staff_id))
+    admin.click("#pupil-filters button[type=submit]")
+    expect(admin.locator("#pupils tbody tr")).to_have_count(1)
+    with console.exclusive():
+        placement = db.session.scalar(select(ClassPlacement).where(
+            ClassPlacement.registration_id == staff_id))
+        assert placement is not None
+        drawn = placement.class_no
+    assert drawn in (1, 2)
+    target = 3 - drawn
+    admin.get_by_test_id(f"correct-{staff_id}").click()
+    expect(admin.locator(".modal")).to_contain_text("不能撤销")
+    admin.click(".modal button[type=submit]")  # no reason chosen
+    expect(admin.locator(".modal select[name=reason_code] ~ .field-error")).to_have_text(
+        "请选择更正原因")
+    admin.select_option(".modal select[name=reason_code]", "data_error")
+    expect(admin.locator(".modal .field-error")).to_have_count(0)
+    admin.select_option(".modal select[name=to_class]", str(target))
+    admin.fill(".modal textarea[name=note]", "出生日期录入有误，经核对户口簿更正")
+    doc_shot(admin, "correction")
+    admin.click(".modal button[type=submit]")
+    expect(admin.locator(".modal")).to_have_count(0)
+    expect(admin.get_by_test_id(f"class-of-{staff_id}")).to_contain_text(f"一年级{target}班")
+    expect(admin.get_by_test_id(f"class-of-{staff_id}")).to_contain_text("已更正")
+    expect(admin.locator("#corrections tbody tr")).to_have_count(1)
+    expect(admin.locator("#corrections tbody tr")).to_contain_text("性别、出生日期等信息有误")
+    with console.exclusive():
+        correction = db.session.scalar(select(ClassCorrection).where(
+            ClassCorrection.assignment_id == assignment_id))
+        assert correction is not None and correction.reason_code == "data_error"
+        assert (correction.from_class, correction.to_class) == (drawn, target)
+        assert correction.corrected_by_user_id == county.users["bureau"].id
+        moved = db.session.get(ClassPlacement, placement.id, populate_existing=True)
+        assert moved is not None and moved.class_no == target
+        published = db.session.get(ClassAssignment, assignment_id, populate_existing=True)
+        assert published is not None and published.status is AssignmentStatus.PUBLISHED
 
-        # --- the evidence, downloaded and checked by the published script ---------------------
-        admin.locator("#detail").scroll_into_view_if_needed()
-        expect(admin.get_by_test_id("evidence-note")).to_contain_text("scripts/verify_classes")
-        with admin.expect_download() as info:
-            admin.get_by_test_id("evidence-download").click()
-        path = tmp_path / info.value.suggested_filename
-        info.value.save_as(path)
-    finally:
-        bureau.close()
+    # --- the evidence, downloaded and checked by the published script ---------------------
+    admin.locator("#detail").scroll_into_view_if_needed()
+    expect(admin.get_by_test_id("evidence-note")).to_contain_text("scripts/verify_classes")
+    path = download(admin, "evidence-download", tmp_path)
     assert path.name == f"class-evidence-{county.school_a.code}-{assignment_id}.json"
-    verified = subprocess.run(  # noqa: S603 - our own script on our own file
-        [sys.executable, str(VERIFY), str(path), "--commitment", commitment],
-        capture_output=True, text=True, timeout=60, check=False)
+    verified = verify_file(path, "--commitment", commitment)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "OK" in verified.stdout and "1 audited correction" in verified.stdout
     assert errors == []
@@ -409,7 +354,7 @@ def test_the_desk_checks_a_family_in_with_the_camera_where_the_browser_reads_qr_
         assigned = client.post("/api/v1/staff/onsite/bookings", headers=bearer(staff["token"]),
                                json={"registration_id": registration.id, "slot_id": slot.id})
         assert assigned.status_code == 201, assigned.get_json()  # … staff until it ends
-        code = _ticket(client, token, assigned.get_json()["id"])
+        code = entry_code(client, token, assigned.get_json()["id"])
 
     office.add_init_script(FAKE_CAMERA)
     page = office.new_page()
@@ -432,7 +377,7 @@ def test_the_desk_checks_a_family_in_with_the_camera_where_the_browser_reads_qr_
     expect(page.get_by_test_id("checkin-ok")).to_be_visible()
     expect(page.get_by_test_id("checkin-error")).to_have_count(0)
     with console.exclusive():
-        booking = _booking(registration.id)
+        booking = booking_of(registration.id)
         assert booking is not None and booking.checked_in_at is not None
     page.get_by_role("button", name="关闭摄像头").click()
     expect(page.locator("#camera-video")).to_be_hidden()

@@ -110,6 +110,8 @@
     return practice.length ? practice[practice.length - 1] : null;
   }
 
+  var rendering = 0;  // the latest render(): an older one's late answer is dropped
+
   function render() {
     var s = row();
     var card = document.getElementById("steps-card");
@@ -123,10 +125,16 @@
     document.getElementById("mode-real").setAttribute("aria-selected", String(!practice));
     document.getElementById("mode-practice").setAttribute("aria-selected", String(practice));
     card.classList.toggle("practice", practice);
+    // Until this mode's step is loaded there is nothing to act on: a form of the other mode
+    // (e.g. the real freeze) must never stand under the practice banner, or the reverse.
+    var token = ++rendering;
+    C.clear(document.getElementById("step-body")).appendChild(el("p", { class: "muted", "data-testid": "step-loading" }, "正在加载…"));
     return loadRuns(s).then(function (runs) {
+      if (token !== rendering) return null;
       var l = current(s, runs);
       if (!l || l.status === "cancelled") { steps(null, practice); freezeStep(s, practice, l); return null; }
       return C.api("GET", "/api/v1/admin/lotteries/" + l.id).then(function (detail) {
+        if (token !== rendering) return;
         steps(detail, practice);
         if (detail.status === "frozen") frozenStep(s, detail);
         else resultStep(s, detail);
