@@ -54,10 +54,14 @@ def _parse_upload_request() -> tuple[UploadKind, bytes]:
 
 
 @bp.post("/uploads")
-@require_roles("parent")
+@require_roles("parent", "school_staff", "bureau_admin")
 @api(response=UploadOut, status=201, errors=(413, 415, 422), form=UploadForm, files=("file",))
 def create_upload() -> UploadOut:
-    """Upload a photo (JPG/PNG) or PDF of a document: multipart fields `file` and `kind`."""
+    """Upload a photo (JPG/PNG) or PDF of a document: multipart fields `file` and `kind`.
+
+    Staff upload the documents they scan at the counter for a family they register (代报名);
+    the registration hands them over to the family.
+    """
     kind, data = _parse_upload_request()
     return _upload_out(services.create_upload(current_user().id, kind, data))
 
