@@ -23,9 +23,17 @@ from backend.proxy.schemas import (
 )
 from backend.proxy.serializers import claim_out, entry_out, slip_out, summaries_out
 from backend.registrations.schemas import TicketOut
+from backend.uploads.routes import parse_upload_request, upload_out
+from backend.uploads.schemas import UploadForm, UploadOut
+from backend.uploads.services import discard_uncommitted_files
 
 bp = Blueprint("proxy", __name__, url_prefix="/api/v1")
 TAGS = ("proxy",)
+
+
+@bp.teardown_request
+def _discard_uncommitted_files(_exc: BaseException | None) -> None:
+    discard_uncommitted_files()  # a scan whose request failed leaves no file behind
 
 
 @bp.post("/staff/proxy-registrations")
@@ -41,6 +49,17 @@ def enter_registration(body: ProxyRegistrationIn) -> Callable[[], ProxyEntryOut]
         school_code=body.school_code, basis=body.basis, upload_ids=body.upload_ids,
         idempotency_key=request.headers.get("Idempotency-Key", ""))
     return lambda: entry_out(entry)  # the ticket is queued once the family is committed
+
+
+@bp.post("/staff/proxy-registrations/uploads")
+@require_roles(*STAFF)
+@api(response=UploadOut, status=201, errors=(413, 415, 422), form=UploadForm, files=("file",),
+     tags=TAGS)
+def upload_scan() -> UploadOut:
+    """A document scanned at the counter for the family being entered (multipart `file`
+    and `kind`); name it in upload_ids and the registration hands it over to the family."""
+    kind, data = parse_upload_request()
+    return upload_out(services.scan_document(current_user(), kind, data))
 
 
 @bp.get("/staff/proxy-registrations")

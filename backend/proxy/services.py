@@ -33,7 +33,8 @@ from backend.registrations import services as registrations
 from backend.registrations.intake import Receipt
 from backend.registrations.models import Registration
 from backend.schools.models import School
-from backend.uploads.services import transfer_uploads
+from backend.uploads.models import Upload, UploadKind
+from backend.uploads.services import create_upload, transfer_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,15 @@ def _slip(staff: User, family: User, guardian: Guardian, child: Child, school: S
 
 
 # --- entering a family at the counter --------------------------------------------------------
+
+
+def scan_document(staff: User, kind: UploadKind, data: bytes) -> Upload:
+    """Store a document scanned at the counter; staff hold it until the entry names it."""
+    upload = create_upload(staff.id, kind, data)
+    record_audit(db.session, action="proxy.document_scanned", actor_user_id=staff.id,
+                 actor_role=staff.role.value, object_type="upload", object_id=upload.id,
+                 details={"kind": kind.value})
+    return upload
 
 
 def _unclaimed(user: User) -> bool:

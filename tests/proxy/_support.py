@@ -120,7 +120,7 @@ def png() -> bytes:
 
 def upload(client: FlaskClient, headers: dict[str, str], kind: str = "hukou_book") -> str:
     """A document staff scan at the counter; its upload id."""
-    response = client.post("/api/v1/uploads", headers=headers, data={
+    response = client.post(f"{BASE}/uploads", headers=headers, data={
         "kind": kind, "file": (io.BytesIO(png()), "scan.png")},
         content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
