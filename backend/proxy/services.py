@@ -155,11 +155,18 @@ def _family(staff: User, holder: Guardian | None, guardian: dict[str, Any]) -> U
     """The family account: new, or the one staff entered before for this ID number."""
     if holder is None:
         family = create_family_account(staff)
-        with _fields_of("guardian"):
-            identity.bind_identity_at_counter(
-                family, name=guardian["name"], document_type=guardian["document_type"],
-                id_number=guardian["id_number"], relation=guardian["relation"],
-                phone=guardian.get("phone"))
+        try:
+            with _fields_of("guardian"):
+                identity.bind_identity_at_counter(
+                    family, name=guardian["name"], document_type=guardian["document_type"],
+                    id_number=guardian["id_number"], relation=guardian["relation"],
+                    phone=guardian.get("phone"))
+        except ApiError as exc:
+            if exc.code != "IDENTITY_ALREADY_BOUND":
+                raise
+            # Bound a moment ago (a colleague at the next counter, or the family itself).
+            raise ApiError(409, "FAMILY_JUST_ENTERED",
+                           "该家长的证件号码刚刚已被登记，请重新提交一次") from exc
         return family
     if not _unclaimed(holder.user):
         # The family has its own WeChat account: it registers there (or with its phone at

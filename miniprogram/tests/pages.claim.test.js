@@ -50,3 +50,15 @@ describe('claiming a registration the school made at the counter', () => {
     expect(page.data.result).toBe(null)
   })
 })
+
+test('binding an ID number the school entered offers the claim instead', async () => {
+  server.on('POST', '/api/v1/me/identity', { status: 409, body: { error: { code: 'IDENTITY_ENTERED_BY_SCHOOL',
+    message: '学校已为该证件号码的家长代为报名。请在“我的 → 认领代报名”中输入学校给您的认领码' } } })
+  const page = await openPage('packages/identity/bind/bind')
+  await fire(page, '.name', 'input', { value: '李示例' })
+  await fire(page, '.relation', 'change', { value: 2 })
+  await fire(page, '.id-number', 'input', { value: '141124199005019034' })
+  await tap(page, '.submit')
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '学校已代为报名', confirmText: '去认领' }))
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/identity/claim/claim' })
+})
