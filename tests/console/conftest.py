@@ -58,6 +58,16 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture()
+def office_page(browser: Browser) -> Iterator[Page]:
+    """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                              timezone_id="Asia/Shanghai", accept_downloads=True)
+    ctx.set_default_timeout(15_000)
+    yield ctx.new_page()
+    ctx.close()
+
+
+@pytest.fixture()
 def page(context: BrowserContext) -> Page:
     """A tab of that profile."""
     return context.new_page()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from backend.core.db import db
@@ -29,16 +29,6 @@ pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # The docs' picture is refreshed only when asked: UPDATE_DOCS_SCREENSHOTS=1 pytest …
 UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
-
-
-@pytest.fixture()
-def office_page(browser: Browser) -> Iterator[Page]:
-    """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai")
-    ctx.set_default_timeout(15_000)
-    yield ctx.new_page()
-    ctx.close()
 
 
 def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(

@@ -7,21 +7,17 @@ import datetime as dt
 import io
 import itertools
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask.testing import FlaskClient
 from PIL import Image
 
 from backend.core.db import utcnow
-from backend.schools.models import Region, RegionLevel, School
+from backend.schools.models import RegionLevel, School
 from backend.seasons.models import Season
 from backend.worker.consumer import Worker, WorkerSettings
 from backend.worker.registry import load_batch_handlers, load_handlers
-from tests.conftest import bearer
 from tests.factories import (
-    STAFF_PASSWORD,
     make_authority,
     make_id_number,
     make_region,
@@ -30,37 +26,15 @@ from tests.factories import (
     make_seat_plan,
     make_staff,
 )
+from tests.onsite._support import County, Login
 
-Login = Callable[[str, str], dict[str, Any]]
 BASE = "/api/v1/staff/proxy-registrations"
 _seq = itertools.count(1)
 
 
-@dataclass
-class County:
-    """One authority with an open window, schools A and B (zoned to one village), staff of
-    each, its bureau and another county's bureau."""
-
-    authority: Any
-    season: Season
-    town: Region
-    village: Region
-    school_a: School
-    school_b: School
-    login: Login
-    usernames: dict[str, str] = field(default_factory=dict)
-    user_ids: dict[str, int] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def auth(self, who: str) -> dict[str, str]:
-        """Authorization header of 'a', 'b', 'bureau' or 'other_bureau'."""
-        if who not in self.tokens:
-            self.tokens[who] = self.login(self.usernames[who], STAFF_PASSWORD)["token"]
-        return bearer(self.tokens[who])
-
-
 def build_county(login: Login) -> County:
-    """The county; the window opened an hour ago and closes in three days."""
+    """The county (schools A and B zoned to one village, staff of each, its bureau and
+    another county's bureau); the window opened an hour ago and closes in three days."""
     now = utcnow()
     authority = make_authority()
     town = make_region(authority, name="示例镇")
@@ -75,7 +49,7 @@ def build_county(login: Login) -> County:
     users = {"a": make_staff(authority, school=school_a, display_name="王老师"),
              "b": make_staff(authority, school=school_b),
              "bureau": make_staff(authority), "other_bureau": make_staff(other)}
-    return County(authority, season, town, village, school_a, school_b, login,
+    return County(authority, season, village, school_a, school_b, login,
                   {k: u.username or "" for k, u in users.items()},
                   user_ids={k: u.id for k, u in users.items()})
 

@@ -6,7 +6,6 @@ not exist; the action itself writes an audit row naming the actor."""
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ from backend.core.db import db
 from backend.identity.models import Guardian
 from backend.proxy.models import ClaimCode
 from backend.uploads.models import Upload
-from tests.factories import STAFF_PASSWORD
+from tests.console._support import web_login
 from tests.proxy._support import BASE, County, build_county, drain, enter, png, scanned
+
+PAGE = "/console/proxy"  # the console page whose actions these are
 
 
 @dataclass
@@ -78,18 +79,6 @@ ACTIONS: dict[str, Callable[[FlaskClient, County], Action]] = {
 }
 
 
-def _web_login(client: FlaskClient, username: str) -> str:
-    """Sign in as the console's login page does; the CSRF token the 代报名 page carries."""
-    response = client.post("/api/v1/auth/staff-login", json={
-        "username": username, "password": STAFF_PASSWORD, "web_session": True})
-    assert response.status_code == 200, response.get_json()
-    page = client.get("/console/proxy")
-    assert page.status_code == 200
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.get_data(as_text=True))
-    assert match
-    return match.group(1)
-
-
 def _call(client: FlaskClient, action: Action, csrf: str | None) -> Any:
     headers = {"Idempotency-Key": f"console-{uuid.uuid4().hex[:12]}"}
     if csrf:
@@ -111,12 +100,12 @@ def test_each_console_action_needs_the_token_is_scoped_and_is_audited(
     before = len(list(db.session.scalars(audit_rows)))
 
     if action.outsider:
-        outsider_csrf = _web_login(client, county.usernames[action.outsider])
+        outsider_csrf = web_login(client, county.usernames[action.outsider], PAGE)
         outside = _call(client, action, outsider_csrf)
         assert outside.status_code == 404, outside.get_json()
         assert action.unchanged(), "an outsider changed something"
 
-    csrf = _web_login(client, county.usernames[action.actor])
+    csrf = web_login(client, county.usernames[action.actor], PAGE)
     for token in (None, "forged-token"):
         refused = _call(client, action, token)
         assert refused.status_code == 403, refused.get_json()
