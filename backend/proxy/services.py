@@ -210,6 +210,7 @@ def enter_registration(staff: User, *, guardian: dict[str, Any], child: dict[str
     same Idempotency-Key gets the same ticket and a fresh claim code.
     """
     school = scope.school_or_own(staff, school_code)
+    intake.require_idempotency_key(idempotency_key)
     now = utcnow()
     with _fields_of("guardian"):
         holder = identity.find_guardian(guardian["document_type"], guardian["id_number"])
@@ -239,7 +240,7 @@ def enter_registration(staff: User, *, guardian: dict[str, Any], child: dict[str
                  actor_role=staff.role.value, object_type="child", object_id=entered.id,
                  details={"family_user_id": family.id, "school_id": school.id,
                           "ticket": pending.ticket, "family_reused": holder is not None,
-                          "uploads": len(upload_ids)})
+                          "uploads": len(upload_ids), "documents_checked": True})
 
     def queue() -> None:
         entry.receipt = intake.queue_entered(pending)

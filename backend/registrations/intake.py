@@ -303,6 +303,11 @@ def _submission(ticket: str, user_id: int, child_id: int, checked: Checked, basi
 # --- 代报名: staff submit for a family they have just entered at the counter -------------
 
 
+def require_idempotency_key(idempotency_key: str) -> None:
+    """400 IDEMPOTENCY_KEY_REQUIRED unless the header is a usable key."""
+    _idempotency_key(0, idempotency_key)
+
+
 def earlier_receipt(user_id: int, idempotency_key: str) -> Receipt | None:
     """The receipt this key already got for this family (a retry), else None (400: bad key)."""
     return _earlier_answer(user_id, idempotency_key)[1]

@@ -227,6 +227,14 @@ def test_documents_checked_is_required_and_nothing_is_written(
     assert _count(User) == 4 and _count(Guardian) == 0 and _count(ClaimCode) == 0
 
 
+def test_the_idempotency_key_is_required_and_nothing_is_written(
+        client: FlaskClient, county: County) -> None:
+    response = client.post(BASE, json=scanned(client, county), headers=county.auth("a"))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "IDEMPOTENCY_KEY_REQUIRED"
+    assert _count(Guardian) == 0 and _count(ClaimCode) == 0
+
+
 def test_outside_the_window_is_the_intakes_answer_and_nothing_is_written(
         client: FlaskClient, county: County) -> None:
     county.season.registration_closes_at = utcnow() - dt.timedelta(minutes=1)
