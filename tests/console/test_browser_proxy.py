@@ -1,7 +1,7 @@
 """代报名 in a real browser: a school clerk enters a family without a smartphone in four
 steps (an ID number the API refuses shown next to its field), scans the 户口簿, confirms the
 documents were checked, sees the ticket accepted and the printable claim slip; the family
-then claims it from WeChat and the list shows it claimed."""
+then claims it from WeChat and the list shows it claimed, to the school and to the bureau."""
 
 from __future__ import annotations
 
@@ -128,3 +128,10 @@ def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
     expect(page.get_by_test_id(f"claim-state-{registration_id}")).to_have_text("已认领")
     expect(page.get_by_test_id(f"reissue-{registration_id}")).to_have_count(0)
     expect(page.get_by_test_id("guardian-name")).to_have_value("")
+
+    # The bureau sees the county's entries, by school, and chooses the school to enter at.
+    page.context.clear_cookies()
+    sign_in(page, console, county.usernames["bureau"], "/console/proxy")
+    expect(page.get_by_test_id("proxy-list")).to_contain_text("示例甲小学")
+    expect(page.get_by_test_id(f"claim-state-{registration_id}")).to_have_text("已认领")
+    expect(page.get_by_test_id("school")).to_be_attached()
