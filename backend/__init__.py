@@ -14,7 +14,7 @@ API_VERSION = "1.0.0"
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding individual settings."""
-    from backend import accounts, admission, cli, models, registrations  # noqa: F401 - models: every table
+    from backend import accounts, admission, cli, models, notices, registrations  # noqa: F401 - models: every table
     from backend.accounts.routes import bp as accounts_bp
     from backend.admission.routes import bp as admission_bp
     from backend.announcements.routes import bp as announcements_bp
@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.notices.routes import bp as notices_bp
     from backend.onsite.routes import bp as onsite_bp
     from backend.portal.routes import bp as portal_bp
+    from backend.proxy.routes import bp as proxy_bp
     from backend.registrations.routes import bp as registrations_bp
     from backend.reviews.routes import bp as reviews_bp
     from backend.schools.admin_routes import bp as schools_admin_bp
@@ -66,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     accounts.init_app(app)
     registrations.init_app(app)
     admission.init_app(app)
+    notices.init_app(app)
     app.before_request(reject_control_characters)
     db.init_app(app)
     redis_store.init_app(app)
@@ -76,7 +78,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,
                       uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
                       exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp,
-                      admission_bp, onsite_bp, classes_bp, worker_bp, console_bp, portal_bp):
+                      admission_bp, onsite_bp, classes_bp, proxy_bp, worker_bp, console_bp,
+                      portal_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

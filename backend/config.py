@@ -169,6 +169,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # The public admitted-list lookup (last 4 of the ID + birth date), per address.
         "ADMISSION_LOOKUP_LIMIT_PER_ADDRESS": env_str(
             env, "ADMISSION_LOOKUP_LIMIT_PER_ADDRESS", "20/minute"),
+        # 代报名 (docs/CONSOLE.md): how long the claim code printed for a family is valid,
+        # and how often a parent (and an address) may try a code: codes can be guessed.
+        "CLAIM_CODE_DAYS": env_int(env, "CLAIM_CODE_DAYS", 30),
+        "CLAIM_LIMIT_PER_CALLER": env_str(env, "CLAIM_LIMIT_PER_CALLER", "10/hour"),
+        "CLAIM_LIMIT_PER_ADDRESS": env_str(env, "CLAIM_LIMIT_PER_ADDRESS", "200/hour"),
     }
 
 

@@ -5,6 +5,7 @@ import backend.announcements.models
 import backend.classes.models
 import backend.complaints.models
 import backend.onsite.models
+import backend.proxy.models
 import backend.reviews.models
 import backend.stats.models  # noqa: F401
 from backend.accounts.models import Role, User

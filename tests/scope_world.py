@@ -5,7 +5,8 @@ registration window has closed. Everything the staff endpoints act on belongs to
 (or, for the county-level announcement and the identity dispute, to authority A):
 
 * R1: a registration with an uploaded document, approved by A1's staff (a review event),
-  not placed (the lottery was settled before it), the subject of a complaint;
+  not placed (the lottery was settled before it), the subject of a complaint; A1's staff
+  entered it at the counter (代报名) and the family has since claimed it from WeChat;
 * R2 and R3: siblings admitted to A1 by its (settled) lottery, offers confirmed by the
   family, a together request for them, a published class assignment; R2 booked in slot S1
   (since ended: a no-show with an entry ticket), R3 not booked; S2 is a later, empty slot;
@@ -164,6 +165,7 @@ def build_world(app: Flask, client: FlaskClient, sim: Sim) -> World:
         requester = make_parent(openid=f"o-scope-req-{tag}")
         ids.update(sa=season_a.id, sb=season_b.id, a1=a1.id, a2=a2.id, b1=b1.id,
                    a1_code=a1.code, a2_code=a2.code, b1_code=b1.code, town_a=town_a.code,
+                   village_a=village_a.code,
                    c1=children[0].id, c2=children[1].id, c3=children[2].id,
                    r2=r2.id, r3=r3.id, guardian=guardian.id, requester=requester.id)
         ids.update({f"{who}_id": user.id for who, user in staff.items()})
@@ -207,14 +209,15 @@ def build_world(app: Flask, client: FlaskClient, sim: Sim) -> World:
         season_a1 = db.session.get(Season, ids["sa"])
         school_a1 = db.session.get(School, ids["a1"])
         assert child is not None and season_a1 is not None and school_a1 is not None
-        r1 = make_registration(season_a1, child, school_a1, ticket=f"T{uuid.uuid4().hex[:24]}")
+        r1 = make_registration(season_a1, child, school_a1, ticket=f"T{uuid.uuid4().hex[:24]}",
+                               entered_by_user_id=ids["staff_a1_id"])
         r1.events.append(RegistrationEvent(status=RegistrationStatus.SUBMITTED,
                                            actor_user_id=child.guardian.user_id,
                                            actor_role="parent"))
         db.session.flush()
         db.session.execute(insert(registration_uploads).values(registration_id=r1.id,
                                                                upload_id=u1))
-        ids.update(r1=r1.id, u1=u1)
+        ids.update(r1=r1.id, u1=u1, r1_ticket=r1.ticket)
         tickets.append(r1.ticket)
     reviewed = _ok(client.post(f"/api/v1/staff/registrations/{ids['r1']}/review",
                                headers=as_[STAFF_A1],

@@ -136,6 +136,13 @@ REVIEW = {"decision": "approve", "expected_status": "approved"}
 SLOT = {"season_id": "{sa}", "school": "{a1_code}", "starts_at": "2099-09-01T09:00:00",
         "ends_at": "2099-09-01T10:00:00", "place": "礼堂", "capacity": 5}
 REASON = {"reason": "范围测试"}
+# A family entered at A1's counter (valid in every field, so the scope decides).
+COUNTER_ENTRY = {
+    "guardian": {"name": "冼代报", "id_number": "141124198005069176", "relation": "grandparent"},
+    "child": {"name": "冼代小", "id_number": "141124202003019190",
+              "hukou": {"region_code": "{village_a}"}},
+    "school_code": "{a1_code}", "basis": "hukou", "documents_checked": True,
+}
 NOTE = {"note": "范围测试"}
 
 CASES: list[Case] = [
@@ -328,6 +335,14 @@ CASES: list[Case] = [
     Case("GET", f"{API}/uploads/{{an1_att}}/meta",
          {PARENT: 404, STAFF_A1: 404, STAFF_A2: 404, ADMIN_A: 404, ADMIN_B: 404},
          outsiders=CALLERS),
+    # --- 代报名: registrations entered at the counter ------------------------------------
+    scoped("POST", f"{API}/staff/proxy-registrations", body=COUNTER_ENTRY, staff=NOT_REFUSED),
+    listing("GET", f"{API}/staff/proxy-registrations"),
+    listing("GET", f"{API}/staff/proxy-registrations?claimed=true"),
+    listing("GET", f"{API}/staff/proxy-registrations?school={{a1_code}}", a2=404, b=404),
+    scoped("GET", f"{API}/staff/proxy-registrations/tickets/{{r1_ticket}}"),
+    # R1's family has claimed it: a new code is refused (409), never out of scope.
+    scoped("POST", f"{API}/staff/proxy-registrations/{{r1}}/claim-code", staff=NOT_REFUSED),
     # --- accounts and the audit log ------------------------------------------------------
     # B's bureau sees B's accounts (its own), none of A's.
     Case("GET", f"{API}/admin/staff-accounts",
@@ -389,6 +404,8 @@ NOT_COVERED = {
     "reviews.list_review_reasons": "a fixed reference list",
     "classes.list_correction_reasons": "a fixed reference list",
     "schools_admin.import_template": "a fixed CSV template",
+    "proxy.upload_scan": "the caller's own new document, handed over only by an entry the "
+                         "caller may make (itself in the table)",
     "schools_admin.import_catalogue": "imports into the caller's own authority only; the file "
                                       "names no other authority's objects",
 }

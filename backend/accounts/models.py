@@ -31,9 +31,12 @@ class User(TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         # Each role carries exactly the credentials and scope it needs.
+        # A parent signs in through WeChat, or is a family account a school made at the
+        # counter (代报名) until the family claims it from their own WeChat.
         CheckConstraint(
-            "role <> 'parent' OR (openid IS NOT NULL AND username IS NULL)",
-            name="parent_has_openid",
+            "role <> 'parent' OR (username IS NULL AND "
+            "(openid IS NOT NULL OR created_by_user_id IS NOT NULL))",
+            name="parent_has_openid_or_creator",
         ),
         CheckConstraint(
             "role = 'parent' OR (username IS NOT NULL AND password_hash IS NOT NULL "
@@ -60,10 +63,18 @@ class User(TimestampMixin, Base):
     )
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The staff member who made this family account at the counter (代报名); NULL for
+    # every account made by a WeChat login. Such an account never signs in.
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_login_at: Mapped[dt.datetime | None]
 
     authority: Mapped[EducationAuthority | None] = relationship()
     school: Mapped[School | None] = relationship()
+
+    @property
+    def is_staff_created(self) -> bool:
+        """A family account a school made at the counter, not yet claimed from WeChat."""
+        return self.openid is None and self.created_by_user_id is not None
 
     @property
     def is_staff(self) -> bool:

@@ -437,3 +437,15 @@ def reset_staff_password(admin: User, user_id: int, password: str | None) -> tup
     logger.info("staff password reset user_id=%s by=%s generated=%s", user.id, admin.id,
                 generated)
     return user, new_password
+
+
+def create_family_account(created_by: User) -> User:
+    """A parent account a school makes at the counter for a family without a smartphone
+    (代报名): no openid, never signs in, until the family claims it from its own WeChat."""
+    user = User(role=Role.PARENT, created_by_user_id=created_by.id)
+    db.session.add(user)
+    db.session.flush()
+    logger.info("family account made at the counter user_id=%s by_user_id=%s",
+                user.id, created_by.id)
+    return user
+

@@ -32,6 +32,7 @@ SECTIONS = (
     Section("工作台", "dashboard", (Page("console.overview", "招生总览"),)),
     Section("报名管理", "review", (
         Page("console.reviews_queue", "报名审核", also=("console.review_detail",)),
+        Page("console.proxy", "代报名"),
         Page("console.exports", "数据导出"),
     )),
     Section("信息公开", "notice", (

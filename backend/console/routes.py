@@ -34,7 +34,9 @@ from backend.complaints import schemas as complaint_schemas
 from backend.console.nav import Page, page_by_endpoint, visible_sections
 from backend.core.db import db
 from backend.core.errors import ApiError
-from backend.identity.categories import CATEGORIES
+from backend.exports.services import RELATION_NAMES
+from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
+from backend.identity.documents import DOCUMENT_NAMES
 from backend.notices import schemas as notice_schemas
 from backend.notices.templates import TEMPLATE_KEYS
 from backend.registrations.schemas import STATUS_NAMES
@@ -175,6 +177,15 @@ def review_detail(registration_id: int) -> Any:
             return not_found_page(g.current_user)
         raise
     return render("console/reviews.html", open_id=registration_id, **_options())
+
+
+@bp.get("/proxy")
+@page()
+def proxy() -> str:
+    """代报名: a family without a smartphone registered at the counter, the claim slip, and
+    the list of what the school entered (claimed or not)."""
+    return render("console/proxy.html", document_types=DOCUMENT_NAMES,
+                  relations=RELATION_NAMES, placement_wishes=PLACEMENT_WISHES, **_options())
 
 
 @bp.get("/exports")

@@ -141,6 +141,10 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 def _to_response(result: Any, status: int) -> Response:
     if isinstance(result, Response):
         return result
+    if callable(result) and not isinstance(result, BaseModel):
+        # An answer only the after-commit effects complete (e.g. a ticket that is queued
+        # once the rows it names are committed): the view returns a function of it.
+        result = result()
     if result is None:
         return Response(status=204 if status == 200 else status)
     if isinstance(result, BaseModel):

@@ -17,8 +17,9 @@ _signals = Namespace()
 #: A child was added or its details changed. kwargs: child_ids (list[int]), added (bool).
 child_changed = _signals.signal("child-changed")
 
-#: A binding moved to another WeChat account after a dispute, with the family's children
-#: and documents. kwargs: old_user_id, new_user_id (int), child_ids (list[int]).
+#: A binding moved to another account, with the family's children and documents: after a
+#: dispute, or when a family claims what a school registered for it at the counter (代报名).
+#: kwargs: old_user_id, new_user_id (int), child_ids (list[int]).
 binding_transferred = _signals.signal("binding-transferred")
 
 #: Asked before a child's details change: answer True if they are locked (e.g. the child

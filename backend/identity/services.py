@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,16 +93,53 @@ def _already_bound() -> ApiError:
     )
 
 
+def find_guardian(document_type: str, id_number: str) -> Guardian | None:
+    """The binding that holds this document number, if any (422 for an invalid number)."""
+    parsed = parse_document(DocumentType(document_type), id_number, today())
+    index = pii.blind_index(parsed.number, GUARDIAN_ID)
+    return db.session.scalar(select(Guardian).where(Guardian.id_number_index == index))
+
+
+def _entered_by_school() -> ApiError:
+    return ApiError(
+        409, "IDENTITY_ENTERED_BY_SCHOOL",
+        "学校已为该证件号码的家长代为报名。请在“我的 → 认领代报名”中输入学校给您的认领码，"
+        "认领后即可在本账号查看和办理",
+    )
+
+
 def bind_identity(user: User, *, name: str, document_type: str, id_number: str,
                   relation: str, phone_code: str | None) -> Guardian:
     """Bind the caller's account to a real name and document (one number, one account)."""
     if guardian_of(user) is not None:
         raise ApiError(409, "IDENTITY_ALREADY_SET", "已完成实名绑定；如需更改证件信息请联系教育局")
+    holder = find_guardian(document_type, id_number)
+    if holder is not None:
+        # A family a school registered at the counter takes its binding over by claim code.
+        raise _entered_by_school() if holder.user.is_staff_created else _already_bound()
+    return _bind(user, name=name, document_type=document_type, id_number=id_number,
+                 relation=relation, phone=_phone_from_code(phone_code))
+
+
+PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+
+
+def bind_identity_at_counter(user: User, *, name: str, document_type: str, id_number: str,
+                             relation: str, phone: str | None) -> Guardian:
+    """Bind a family account a school made at the counter (代报名): the phone is typed."""
+    if phone is not None and not PHONE_PATTERN.match(phone):
+        raise ApiError(422, "PHONE_INVALID", "手机号码应为 11 位数字，以 1 开头",
+                       details={"field": "phone"})
+    if find_guardian(document_type, id_number) is not None:
+        raise _already_bound()
+    return _bind(user, name=name, document_type=document_type, id_number=id_number,
+                 relation=relation, phone=phone)
+
+
+def _bind(user: User, *, name: str, document_type: str, id_number: str, relation: str,
+          phone: str | None) -> Guardian:
     parsed = parse_document(DocumentType(document_type), id_number, today())
     index = pii.blind_index(parsed.number, GUARDIAN_ID)
-    if db.session.scalar(select(Guardian.id).where(Guardian.id_number_index == index)):
-        raise _already_bound()
-    phone = _phone_from_code(phone_code)
     guardian = Guardian(
         user_id=user.id, name=name.strip(), document_type=parsed.document_type,
         id_number_enc=pii.encrypt(parsed.number, GUARDIAN_ID), id_number_index=index,
@@ -237,6 +275,13 @@ def add_child(user: User, data: dict[str, Any]) -> Child:
     return child
 
 
+def child_in_family(guardian: Guardian, document_type: str, id_number: str) -> Child | None:
+    """The guardian's child with this document number, if it was added already."""
+    parsed = parse_document(DocumentType(document_type), id_number, today())
+    index = pii.blind_index(parsed.number, CHILD_ID)
+    return next((c for c in guardian.children if c.id_number_index == index), None)
+
+
 def list_children(user: User) -> list[Child]:
     """The caller's children (none before the binding)."""
     guardian = guardian_of(user)
@@ -348,13 +393,17 @@ def list_disputes(admin: User, status: str | None, page: int = 1,
     return list(disputes), total
 
 
-def _move_family_records(old_user_id: int, new_user_id: int, guardian: Guardian) -> None:
-    """The family's documents follow the binding; the registrations domain moves the rest."""
+def transfer_binding(guardian: Guardian, new_user_id: int) -> int:
+    """Move a binding to another account with the family's children, documents and what
+    the domains above follow it with (registrations, notices); the previous account's id."""
     from backend.uploads.services import transfer_uploads
 
-    transfer_uploads(old_user_id, new_user_id)
-    binding_transferred.send(old_user_id=old_user_id, new_user_id=new_user_id,
+    previous_user_id = guardian.user_id
+    guardian.user_id = new_user_id
+    transfer_uploads(previous_user_id, new_user_id)
+    binding_transferred.send(old_user_id=previous_user_id, new_user_id=new_user_id,
                              child_ids=[c.id for c in guardian.children])
+    return previous_user_id
 
 
 def _in_authority(guardian: Guardian, authority_id: int | None) -> bool:
@@ -377,8 +426,7 @@ def resolve_dispute(admin: User, dispute_id: int, decision: str, note: str) -> I
         if guardian_of(db.session.get(User, dispute.requester_user_id)):  # type: ignore[arg-type]
             raise ApiError(409, "REQUESTER_ALREADY_BOUND",
                            "申诉人账号已绑定其他证件，无法转移，请先核实")
-        guardian.user_id = dispute.requester_user_id
-        _move_family_records(previous_user_id, dispute.requester_user_id, guardian)
+        transfer_binding(guardian, dispute.requester_user_id)
         # The old account loses access to the family's data at once.
         def revoke_previous() -> None:
             revoke_all_sessions(previous_user_id)

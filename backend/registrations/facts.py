@@ -85,6 +85,25 @@ def child_from(child_id: int, cached: Any) -> ChildFacts | None:
     # NX: a writer that committed meanwhile has already stored fresher facts; never
     # overwrite them with what this reader saw before that commit.
     _redis().set(_key("facts-child", child_id), text, ex=TTL, nx=True)
+    return _facts_of(text)
+
+
+def read_child(child_id: int) -> ChildFacts | None:
+    """The child's facts as this transaction sees them, leaving the cache alone."""
+    row = db.session.execute(_child_query().where(Child.id == child_id)).first()
+    return None if row is None else _facts_of(_child_json(*row))
+
+
+def read_uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
+    """Owner and kind of each unpurged upload as this transaction sees them (no cache)."""
+    if not upload_ids:
+        return {}
+    return {upload_id: (owner, kind.value) for upload_id, owner, kind in db.session.execute(
+        select(Upload.id, Upload.owner_user_id, Upload.kind).where(
+            Upload.id.in_(upload_ids), Upload.purged_at.is_(None)))}
+
+
+def _facts_of(text: str) -> ChildFacts:
     data = json.loads(text)
     return ChildFacts(**{**data, "birth_date": dt.date.fromisoformat(data["birth_date"])})
 

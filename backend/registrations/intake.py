@@ -283,15 +283,96 @@ def submit(user_id: int, *, idempotency_key: str, child_id: int, school_code: st
     # One active registration per child: the holder key in the script below decides at
     # once; the worker's unique index is the last word (no database read on this path).
     ticket = "T" + secrets.token_hex(12)
-    season_id = checked.season.id
-    payload = json.dumps({
-        "ticket": ticket, "user_id": user_id, "child_id": child_id, "season_id": season_id,
-        "school_id": checked.school.id, "basis": basis, "out_of_zone": checked.out_of_zone,
-        "upload_ids": sorted(set(upload_ids)), "submitted_at": now.isoformat(),
-    })
-    outcome, value, position = _run_script(idem, child_holder_key(season_id, child_id),
+    payload = _submission(ticket, user_id, child_id, checked, basis, upload_ids, now)
+    outcome, value, position = _run_script(idem, child_holder_key(checked.season.id, child_id),
                                            ticket, payload, user_id, "registration.submit")
     return _queued(outcome, value, ticket, user_id, position)
+
+
+def _submission(ticket: str, user_id: int, child_id: int, checked: Checked, basis: str,
+                upload_ids: list[str], now: dt.datetime, **extra: object) -> str:
+    """The queued message of a new registration, as the worker reads it."""
+    return json.dumps({
+        "ticket": ticket, "user_id": user_id, "child_id": child_id,
+        "season_id": checked.season.id, "school_id": checked.school.id, "basis": basis,
+        "out_of_zone": checked.out_of_zone, "upload_ids": sorted(set(upload_ids)),
+        "submitted_at": now.isoformat(), **extra,
+    })
+
+
+# --- 代报名: staff submit for a family they have just entered at the counter -------------
+
+
+def require_idempotency_key(idempotency_key: str) -> None:
+    """400 IDEMPOTENCY_KEY_REQUIRED unless the header is a usable key."""
+    _idempotency_key(0, idempotency_key)
+
+
+def earlier_receipt(user_id: int, idempotency_key: str) -> Receipt | None:
+    """The receipt this key already got for this family (a retry), else None (400: bad key)."""
+    return _earlier_answer(user_id, idempotency_key)[1]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A submission that passed every check, to queue once the rows it names are committed."""
+
+    idem: str
+    holder: str
+    ticket: str
+    payload: str
+    user_id: int
+    school_id: int
+
+
+def prepare_entered(user_id: int, *, entered_by_user_id: int, entered_by_role: str,
+                    idempotency_key: str, child_id: int, school_code: str, basis: str,
+                    upload_ids: list[str], now: dt.datetime | None = None) -> Pending:
+    """The checks of `submit`, for a family staff entered in this very request.
+
+    The facts come from the request's own transaction, not the fact cache (which cannot
+    know uncommitted rows); the message is queued by `queue_entered` after the commit, so
+    the worker never looks for a family that is not there yet.
+    """
+    idem = _idempotency_key(user_id, idempotency_key)
+    _check_durable_redis()
+    now = now or utcnow()
+    school = catalog.school(school_code)
+    season = catalog.season(school.authority_id)
+    checked = checks.check_submission(
+        user_id, school=school, season=season, child_id=child_id,
+        child=facts.read_child(child_id), basis=basis, upload_ids=upload_ids,
+        owned=facts.read_uploads(upload_ids), now=now)
+    holder = child_holder_key(season.id, child_id)
+    # The queueing script decides; asking first spares writing a family for nothing.
+    if _redis().exists(holder):
+        raise already_registered()
+    ticket = "T" + secrets.token_hex(12)
+    payload = _submission(ticket, user_id, child_id, checked, basis, upload_ids, now,
+                          entered_by_user_id=entered_by_user_id,
+                          entered_by_role=entered_by_role)
+    return Pending(idem=idem, holder=holder, ticket=ticket, payload=payload, user_id=user_id,
+                   school_id=checked.school.id)
+
+
+def queue_entered(pending: Pending) -> Receipt:
+    """Queue a prepared submission through the same script as `submit`; its ticket names
+    the school, so the staff who entered it can follow it."""
+    outcome, value, position = _run_script(pending.idem, pending.holder, pending.ticket,
+                                           pending.payload, pending.user_id,
+                                           "registration.submit")
+    receipt = _queued(outcome, value, pending.ticket, pending.user_id, position)
+    if outcome == "queued":
+        _redis().hset(ticket_key(pending.ticket), "school", pending.school_id)
+    return receipt
+
+
+def ticket_school(ticket: str) -> tuple[int, int] | None:
+    """(owner user id, school id) of a ticket staff entered, from Redis; None if unknown."""
+    owner, school = _redis().hmget(ticket_key(ticket), ["user", "school"])
+    if owner is None or school is None:
+        return None
+    return int(owner), int(school)
 
 
 EDITABLE = (RegistrationStatus.SUBMITTED, RegistrationStatus.RETURNED)

@@ -10,6 +10,7 @@ from sqlalchemy import Insert, Table, any_, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend.audit.services import record_audit
 from backend.core.db import utcnow
 from backend.core.jobs import Effects, authority_of, batch_handler, on_dead_letter
 from backend.core.redis import redis_store
@@ -42,33 +43,38 @@ _REJECTIONS = {
 
 
 _STAGED = ("season_id", "child_id", "school_id", "submitted_by_user_id", "basis", "out_of_zone",
-           "ticket", "upload_ids", "submitted_at")
+           "ticket", "upload_ids", "submitted_at", "entered_by_user_id", "entered_by_role")
 # Statements below are built from constant column lists only: no outside value reaches them.
 _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS registration_staging (season_id integer, "
     "child_id integer, school_id integer, submitted_by_user_id integer, basis varchar(32), "
-    "out_of_zone boolean, ticket varchar(40), upload_ids text[], submitted_at text) "
-    "ON COMMIT DELETE ROWS"
+    "out_of_zone boolean, ticket varchar(40), upload_ids text[], submitted_at text, "
+    "entered_by_user_id integer, entered_by_role varchar(32)) ON COMMIT DELETE ROWS"
 )
 # One statement writes the registrations that fit the one-active-registration rule (ON
 # CONFLICT DO NOTHING: a redelivered ticket or a child already registered inserts nothing)
 # and, for exactly those, the first history event, the document links and the
 # "registration received" notice: all in the worker's transaction, built by the server.
+# A registration staff entered at the counter (代报名) names them as its first actor.
 _WRITE_STAGED = """
 WITH written AS (
-  INSERT INTO registrations (season_id, child_id, school_id, submitted_by_user_id, basis,
-                             status, out_of_zone, ticket, created_at, updated_at)
-  SELECT season_id, child_id, school_id, submitted_by_user_id, basis, CAST(:submitted AS text),
-         out_of_zone, ticket, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+  INSERT INTO registrations (season_id, child_id, school_id, submitted_by_user_id,
+                             entered_by_user_id, basis, status, out_of_zone, ticket,
+                             created_at, updated_at)
+  SELECT season_id, child_id, school_id, submitted_by_user_id, entered_by_user_id, basis,
+         CAST(:submitted AS text), out_of_zone, ticket, CAST(:now AS timestamptz),
+         CAST(:now AS timestamptz)
   FROM registration_staging
   ON CONFLICT DO NOTHING
   RETURNING id, ticket, submitted_by_user_id, school_id
 ), events AS (
   INSERT INTO registration_events (registration_id, status, occurred_at, actor_user_id,
-                                   actor_role)
-  SELECT id, CAST(:submitted AS text), CAST(:now AS timestamptz), submitted_by_user_id,
-         'parent'
-  FROM written
+                                   actor_role, note)
+  SELECT w.id, CAST(:submitted AS text), CAST(:now AS timestamptz),
+         COALESCE(s.entered_by_user_id, w.submitted_by_user_id),
+         COALESCE(s.entered_by_role, 'parent'),
+         CASE WHEN s.entered_by_user_id IS NOT NULL THEN CAST(:entered_note AS text) END
+  FROM written w JOIN registration_staging s ON s.ticket = w.ticket
 ), links AS (
   INSERT INTO registration_uploads (registration_id, upload_id)
   SELECT w.id, u.upload_id
@@ -89,6 +95,7 @@ SELECT id, ticket FROM written
 """
 _RECEIVED = {"template": "registration_received", "received": "已受理",
              "page": "pages/registrations/detail?id=", "dedupe": "registration.received:"}
+ENTERED_NOTE = "学校代为报名（家长现场核验证件）"
 
 
 def _write_postgres(session: Session, candidates: list[dict[str, Any]],
@@ -103,10 +110,11 @@ def _write_postgres(session: Session, candidates: list[dict[str, Any]],
         for p in candidates:
             copy.write_row((p["season_id"], p["child_id"], p["school_id"], p["user_id"],
                             p["basis"], bool(p["out_of_zone"]), p["ticket"], p["upload_ids"],
-                            p["submitted_at"]))
+                            p["submitted_at"], p.get("entered_by_user_id"),
+                            p.get("entered_by_role")))
     result = session.execute(text(_WRITE_STAGED), {
         **_RECEIVED, "now": now, "submitted": RegistrationStatus.SUBMITTED.value,
-        "pending": NoticeStatus.PENDING.value})
+        "pending": NoticeStatus.PENDING.value, "entered_note": ENTERED_NOTE})
     return {ticket: registration_id for registration_id, ticket in result}
 
 
@@ -116,7 +124,8 @@ def _write_portable(session: Session, candidates: list[dict[str, Any]],
     written = {ticket: registration_id for registration_id, ticket in session.execute(
         _insert(session, REGISTRATIONS).returning(REGISTRATIONS.c.id, REGISTRATIONS.c.ticket),
         [{"season_id": p["season_id"], "child_id": p["child_id"], "school_id": p["school_id"],
-          "submitted_by_user_id": p["user_id"], "basis": Basis(p["basis"]),
+          "submitted_by_user_id": p["user_id"],
+          "entered_by_user_id": p.get("entered_by_user_id"), "basis": Basis(p["basis"]),
           "status": RegistrationStatus.SUBMITTED, "out_of_zone": bool(p["out_of_zone"]),
           "ticket": p["ticket"], "created_at": now, "updated_at": now} for p in candidates])}
     new = [p for p in candidates if p["ticket"] in written]
@@ -124,7 +133,9 @@ def _write_portable(session: Session, candidates: list[dict[str, Any]],
         return written
     session.execute(insert(EVENTS), [{
         "registration_id": written[p["ticket"]], "status": RegistrationStatus.SUBMITTED,
-        "occurred_at": now, "actor_user_id": p["user_id"], "actor_role": "parent",
+        "occurred_at": now, "actor_user_id": p.get("entered_by_user_id") or p["user_id"],
+        "actor_role": p.get("entered_by_role") or "parent",
+        "note": ENTERED_NOTE if p.get("entered_by_user_id") else None,
     } for p in new])
     links = [{"registration_id": written[p["ticket"]], "upload_id": u}
              for p in new for u in p["upload_ids"]]
@@ -160,6 +171,19 @@ def _insert(session: Session, table: Any) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table)
+
+
+def _audit_entered(written: list[dict[str, Any]], ids: dict[str, int],
+                   session: Session) -> None:
+    """代报名: the registration staff entered is on the audit trail under their name (ids)."""
+    for p in written:
+        if p.get("entered_by_user_id"):
+            record_audit(session, action="registration.entered_by_staff",
+                         actor_user_id=p["entered_by_user_id"],
+                         actor_role=p.get("entered_by_role"), object_type="registration",
+                         object_id=ids[p["ticket"]], event_key=f"entered:{p['ticket']}",
+                         details={"child_id": p["child_id"], "school_id": p["school_id"],
+                                  "family_user_id": p["user_id"], "ticket": p["ticket"]})
 
 
 @batch_handler("registration.submit")
@@ -214,6 +238,7 @@ def handle_registration_submit(session: Session, items: list[tuple[str, dict[str
 
     outcomes = [(p["ticket"], accepted[p["ticket"]]) for p in candidates
                 if p["ticket"] in accepted]
+    _audit_entered([p for p in candidates if p["ticket"] in fresh], accepted, session)
 
     def publish() -> None:
         # After the commit: tickets show the outcome; a rejected child may submit again.

@@ -70,6 +70,9 @@ class Registration(TimestampMixin, Base):
     child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     submitted_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # 代报名: the staff member who entered it at the counter for a family without a
+    # smartphone (the family's account is submitted_by); NULL when the family registered.
+    entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     basis: Mapped[Basis] = mapped_column(str_enum(Basis, "registration_basis"))
     status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus, "registration_status"),

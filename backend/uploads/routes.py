@@ -24,12 +24,13 @@ def _discard_uncommitted_files(_exc: BaseException | None) -> None:
     services.discard_uncommitted_files()
 
 
-def _upload_out(upload: Upload) -> UploadOut:
+def upload_out(upload: Upload) -> UploadOut:
+    """A stored document's kind, type, hash and size."""
     return UploadOut(upload_id=upload.id, kind=upload.kind, content_type=upload.content_type,
                      sha256=upload.sha256, size=upload.size)
 
 
-def _parse_upload_request() -> tuple[UploadKind, bytes]:
+def parse_upload_request() -> tuple[UploadKind, bytes]:
     """The `kind` field and at most UPLOAD_MAX_BYTES + 1 bytes of the `file` part."""
     limit = services.max_upload_bytes()
     try:
@@ -58,8 +59,8 @@ def _parse_upload_request() -> tuple[UploadKind, bytes]:
 @api(response=UploadOut, status=201, errors=(413, 415, 422), form=UploadForm, files=("file",))
 def create_upload() -> UploadOut:
     """Upload a photo (JPG/PNG) or PDF of a document: multipart fields `file` and `kind`."""
-    kind, data = _parse_upload_request()
-    return _upload_out(services.create_upload(current_user().id, kind, data))
+    kind, data = parse_upload_request()
+    return upload_out(services.create_upload(current_user().id, kind, data))
 
 
 @bp.get("/uploads/<upload_id>")
@@ -76,7 +77,7 @@ def download_upload(upload_id: str) -> Response:
 @api(response=UploadOut, errors=(404,))
 def upload_meta(upload_id: str) -> UploadOut:
     """Kind, type, sha256 and size of a document the caller may read."""
-    return _upload_out(services.readable_upload(current_user(), upload_id))
+    return upload_out(services.readable_upload(current_user(), upload_id))
 
 
 @bp.delete("/uploads/<upload_id>")

@@ -257,7 +257,8 @@ def discard_uncommitted_files() -> None:
 
 
 def create_upload(owner_user_id: int, kind: UploadKind, data: bytes) -> Upload:
-    """Check, clean, encrypt and store one document for a parent."""
+    """Check, clean, encrypt and store one document for a parent (or for staff, scanned at
+    the counter for a family they register: it is handed over with the registration)."""
     if not data:
         raise ApiError(422, "UPLOAD_EMPTY", "文件内容为空，请重新选择文件")
     if len(data) > max_upload_bytes():
@@ -355,10 +356,14 @@ def delete_upload(owner_user_id: int, upload_id: str) -> None:
     upload_changed.send(upload_ids=[upload_id], change="deleted")
 
 
-def transfer_uploads(old_owner_user_id: int, new_owner_user_id: int) -> list[str]:
-    """Move every document of one account to another (a binding transferred by the bureau)."""
-    upload_ids = list(db.session.scalars(
-        select(Upload.id).where(Upload.owner_user_id == old_owner_user_id)))
+def transfer_uploads(old_owner_user_id: int, new_owner_user_id: int,
+                     only: list[str] | None = None) -> list[str]:
+    """Move the documents of one account to another: all of them (a binding transferred),
+    or those of `only` it owns (documents staff scanned for a family at the counter)."""
+    owned = select(Upload.id).where(Upload.owner_user_id == old_owner_user_id)
+    if only is not None:
+        owned = owned.where(Upload.id.in_(only), Upload.purged_at.is_(None))
+    upload_ids = list(db.session.scalars(owned))
     if upload_ids:
         db.session.execute(update(Upload).where(Upload.id.in_(upload_ids))
                            .values(owner_user_id=new_owner_user_id))

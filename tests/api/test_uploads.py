@@ -657,7 +657,7 @@ def test_a_failure_after_the_insert_leaves_no_file_behind(
 
     # The row is flushed but the request fails before its commit: the transaction rolls
     # back, and the request's teardown removes the file.
-    monkeypatch.setattr(backend.uploads.routes, "_upload_out", failing)
+    monkeypatch.setattr(backend.uploads.routes, "upload_out", failing)
     response = upload(client, parent["token"], jpeg_bytes())
     assert response.status_code == 500
     assert stored_files(upload_dir) == []

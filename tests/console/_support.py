@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -40,6 +41,7 @@ from backend.schools.models import Region, RegionLevel, School, SchoolType
 from backend.seasons.models import Season
 from tests.conftest import LiveServer, bearer
 from tests.factories import (
+    STAFF_PASSWORD,
     make_authority,
     make_id_number,
     make_region,
@@ -97,6 +99,18 @@ def serve(app: Flask) -> Iterator[Console]:
     wrapped = SerializedApp(app)
     with LiveServer(wrapped) as server:  # type: ignore[arg-type]
         yield Console(url=server.url.rstrip("/"), lock=wrapped.lock)
+
+
+def web_login(client: FlaskClient, username: str, page: str = "/console/") -> str:
+    """Sign in as the console's login page does; the CSRF token `page` carries."""
+    response = client.post("/api/v1/auth/staff-login", json={
+        "username": username, "password": STAFF_PASSWORD, "web_session": True})
+    assert response.status_code == 200, response.get_json()
+    opened = client.get(page)
+    assert opened.status_code == 200
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', opened.get_data(as_text=True))
+    assert match
+    return match.group(1)
 
 
 # --- the county ---------------------------------------------------------------------------

@@ -88,6 +88,12 @@ def office(offices: Callable[[], BrowserContext]) -> BrowserContext:
 
 
 @pytest.fixture()
+def office_page(office: BrowserContext) -> Page:
+    """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
+    return office.new_page()
+
+
+@pytest.fixture()
 def shots(artifacts_dir: Path, request: pytest.FixtureRequest) -> Any:
     """Save a full-page screenshot under test-artifacts/console/<test>/<name>.png."""
     folder = artifacts_dir / "console" / re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from backend.accounts.models import User
@@ -39,12 +39,6 @@ from tests.console.test_browser_overview import sign_in
 
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
-
-@pytest.fixture()
-def office_page(office: BrowserContext) -> Page:
-    """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
-    return office.new_page()
-
 
 def _shot(page: Page, shots: Any, name: str, *, top: bool = False) -> None:
     """The test's screenshot, also kept as the docs' picture of the page."""

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -46,16 +46,6 @@ pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # The docs' pictures are refreshed only when asked: UPDATE_DOCS_SCREENSHOTS=1 pytest …
 UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
-
-
-@pytest.fixture()
-def office_page(browser: Browser) -> Iterator[Page]:
-    """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai")
-    ctx.set_default_timeout(15_000)
-    yield ctx.new_page()
-    ctx.close()
 
 
 def _shot(page: Page, shots: Any, name: str) -> None:

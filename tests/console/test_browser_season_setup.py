@@ -9,12 +9,11 @@ Screenshots for docs/CONSOLE.md: docs/console-season-setup.png, docs/console-sea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from backend.admission.models import PriorityTier
@@ -30,16 +29,6 @@ pytestmark = pytest.mark.slow
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 NOTICE = "一、今年起户口簿须提供户主页和儿童本人页。\n二、咨询电话：0358-0000000（示例）。"
-
-
-@pytest.fixture()
-def office_page(browser: Browser) -> Iterator[Page]:
-    """A tab at the office PC size the console is made for (1366 × 768), Beijing time."""
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai")
-    ctx.set_default_timeout(15_000)
-    yield ctx.new_page()
-    ctx.close()
 
 
 def _doc_shot(page: Page, shots: Any, name: str) -> None:

@@ -10,7 +10,6 @@ family holding it already knows its school; the ticket stays unused."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from backend.classes.models import AssignmentStatus, ClassAssignment, TogetherRe
 from backend.core.db import db, utcnow
 from backend.onsite.models import OnsiteBooking, OnsiteSlot
 from tests.classes._support import admit_cohort, commit, published
-from tests.factories import STAFF_PASSWORD
+from tests.console._support import web_login
 from tests.onsite._support import (
     County,
     add_child,
@@ -35,6 +34,8 @@ from tests.onsite._support import (
     build_county,
     create_slot,
 )
+
+PAGE = "/console/admission/onsite"  # the console page whose actions these are
 
 
 @dataclass
@@ -209,18 +210,6 @@ def _assignment(assignment_id: int) -> AssignmentStatus:
     return _assignment_row(assignment_id).status
 
 
-def _web_login(client: FlaskClient, username: str) -> str:
-    """Sign in as the console's login page does; the CSRF token its pages carry."""
-    response = client.post("/api/v1/auth/staff-login", json={
-        "username": username, "password": STAFF_PASSWORD, "web_session": True})
-    assert response.status_code == 200, response.get_json()
-    page = client.get("/console/admission/onsite")
-    assert page.status_code == 200
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.get_data(as_text=True))
-    assert match
-    return match.group(1)
-
-
 def _call(client: FlaskClient, action: Action, body: dict[str, Any] | None,
           csrf: str | None) -> Any:
     headers = {"X-CSRF-Token": csrf} if csrf else {}
@@ -239,14 +228,14 @@ def test_each_console_action_needs_the_token_is_scoped_and_is_audited(
     before = len(list(db.session.scalars(audit_rows)))
 
     # Another school's staff (or another county's bureau), with a valid page token.
-    outsider_csrf = _web_login(client, county.usernames[action.outsider])
+    outsider_csrf = web_login(client, county.usernames[action.outsider], PAGE)
     outside = _call(client, action, action.outsider_body or action.body, outsider_csrf)
     assert outside.status_code == action.outsider_status, outside.get_json()
     if action.outsider_code:
         assert outside.get_json()["error"]["code"] == action.outsider_code
     assert action.unchanged(), "an outsider changed something"
 
-    csrf = _web_login(client, county.usernames[action.actor])
+    csrf = web_login(client, county.usernames[action.actor], PAGE)
     for token in (None, "forged-token"):
         refused = _call(client, action, action.body, token)
         assert refused.status_code == 403, refused.get_json()

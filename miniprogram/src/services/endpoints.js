@@ -21,6 +21,7 @@ module.exports = {
   addChild: ['POST', '/api/v1/me/children'],
   getChild: ['GET', '/api/v1/me/children/{child_id}'],
   updateChild: ['PATCH', '/api/v1/me/children/{child_id}'],
+  claimFamily: ['POST', '/api/v1/me/claims'],
   listCategories: ['GET', '/api/v1/categories', { auth: false }],
 
   // catalogue (public)

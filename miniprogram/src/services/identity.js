@@ -9,4 +9,6 @@ module.exports = {
   getChild: id => call('getChild', { params: { child_id: id } }),
   addChild: body => call('addChild', { data: body }),
   updateChild: (id, body) => call('updateChild', { params: { child_id: id }, data: body }),
+  /** 认领代报名: take over what a school registered at the counter (the slip's code). */
+  claimFamily: body => call('claimFamily', { data: body }),
 }

@@ -46,6 +46,7 @@
   function api(method, path, body, options) {
     var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
     if (method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrf;
+    if (options && options.headers) Object.assign(init.headers, options.headers);
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined && body !== null) {
       init.headers["Content-Type"] = "application/json";

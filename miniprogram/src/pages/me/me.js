@@ -1,4 +1,4 @@
-/** 我的: identity, children, complaints, large-text mode. */
+/** 我的: identity, children, claiming a registration made at the counter, complaints, large-text mode. */
 const ui = require('../../utils/ui')
 const identity = require('../../services/identity')
 const { RELATION } = require('../../config/domain')
@@ -26,6 +26,11 @@ Page(ui.page({
 
   onChildren() {
     wx.navigateTo({ url: '/packages/identity/children/children' })
+  },
+
+  /** The school registered the child at the counter: take it over with the slip's code. */
+  onClaim() {
+    wx.navigateTo({ url: '/packages/identity/claim/claim' })
   },
 
   onComplaints() {

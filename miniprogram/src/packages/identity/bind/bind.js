@@ -94,7 +94,16 @@ Page(ui.page({
       this.setData({ submitting: false })
       if (err.code === 'INVALID_PHONE_CODE') this.setData({ phoneCode: '', phoneState: '' })
       if (err.code === 'IDENTITY_ALREADY_BOUND') return this.offerDispute(err)
+      if (err.code === 'IDENTITY_ENTERED_BY_SCHOOL') return this.offerClaim(err)
       ui.showError(err)
+      return null
+    })
+  },
+
+  /** The school registered this family at the counter: take it over with the slip's code. */
+  offerClaim(err) {
+    return ui.confirm('学校已代为报名', err.message, '去认领').then(ok => {
+      if (ok) wx.redirectTo({ url: '/packages/identity/claim/claim' })
       return null
     })
   },
