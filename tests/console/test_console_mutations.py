@@ -52,12 +52,15 @@ MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 # (tests/console/test_web_session.py).
 OWN_SESSION = {"accounts.logout"}
 ROOT = Path(__file__).resolve().parents[2]
-# Rows the scope world answers with a refusal of state (409/422) for the insider too: the test
+# Rows the scope world answers with a refusal of state (400/409/422) for the insider too: the test
 # that shows the action going through with its audit row, and the audit action it checks.
 AUDITED_ELSEWHERE = {
     "reviews.review_registration": ("tests/reviews/test_review_flow.py", "AuditEvent"),
     "admission.put_tiers": ("tests/console/test_season_actions.py", "admission.tiers"),
     "seasons.publish_season": ("tests/console/test_season_actions.py", "season.publish"),
+    "proxy.enter_registration": ("tests/proxy/test_console_actions.py", "proxy.family_entered"),
+    "proxy.reissue_claim_code": ("tests/proxy/test_console_actions.py",
+                                 "proxy.claim_code_issued"),
     "admission.draw_lottery": ("tests/console/test_admission_actions.py",
                                "admission.lottery_draw"),
     "admission.cancel_lottery": ("tests/console/test_admission_actions.py",
