@@ -5,6 +5,7 @@ controls, empty states that say what to do next, and a dialog that keeps and ret
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -219,9 +220,9 @@ def test_a_dialog_keeps_the_keyboard_inside_and_gives_focus_back(
     page.keyboard.press("Enter")
     dialog = page.locator(".modal[role=dialog]")
     expect(dialog).to_be_visible()
-    expect(dialog).to_have_attribute("aria-labelledby", dialog.locator(".modal-head")
-                                     .get_attribute("id") or "missing")
+    expect(dialog).to_have_accessible_name("新建公告")
     assert page.evaluate("document.querySelector('.modal').contains(document.activeElement)")
+    assert axe_problems(page) == []
     for forward in (True, False):
         for _ in range(12):
             page.keyboard.press("Tab" if forward else "Shift+Tab")
@@ -240,6 +241,9 @@ def test_a_dialog_keeps_the_keyboard_inside_and_gives_focus_back(
     page.keyboard.press("Enter")
     drawer = page.locator("#drawer")
     expect(drawer).to_be_visible()
+    expect(drawer).to_have_accessible_name(re.compile("^报名详情 · "))
+    page.wait_for_load_state("networkidle")
+    assert axe_problems(page) == []
     for _ in range(25):
         page.keyboard.press("Tab")
         assert page.evaluate(
