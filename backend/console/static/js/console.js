@@ -116,7 +116,8 @@
   };
   function statusTag(status, name) { return tag(name || status, STATUS_COLORS[status] || "gray"); }
 
-  /* A table: columns [{title, render(row) | key, class}], rows, and an optional row click. */
+  /* A table: columns [{title, render(row) | key, class}], rows, and an optional row click
+   * (rows that open something are Tab stops too and open with Enter or Space). */
   function table(container, columns, rows, options) {
     var opts = options || {};
     var head = el("tr", null, columns.map(function (c) { return el("th", { class: c.class }, c.title); }));
@@ -125,7 +126,7 @@
       body.appendChild(el("tr", null, el("td", { class: "empty", colspan: columns.length }, opts.empty || "暂无数据")));
     }
     rows.forEach(function (row, index) {
-      var tr = el("tr", { class: opts.onRow ? "clickable" : null, dataset: { index: String(index) } });
+      var tr = el("tr", { class: opts.onRow ? "clickable" : null, tabindex: opts.onRow ? "0" : null, dataset: { index: String(index) } });
       if (row && row.id !== undefined) tr.dataset.id = String(row.id);
       columns.forEach(function (c) {
         var value = c.render ? c.render(row, index) : row[c.key];
@@ -133,6 +134,11 @@
       });
       if (opts.onRow) tr.addEventListener("click", function (event) {
         if (event.target.closest("button, a, input, select")) return;
+        opts.onRow(row, index, tr);
+      });
+      if (opts.onRow) tr.addEventListener("keydown", function (event) {
+        if (event.target !== tr || (event.key !== "Enter" && event.key !== " ")) return;
+        event.preventDefault();
         opts.onRow(row, index, tr);
       });
       body.appendChild(tr);
@@ -145,15 +151,16 @@
     clear(container);
     var pages = Math.max(1, Math.ceil(total / perPage));
     var info = el("span", null, "共 " + total + " 条，第 " + page + " / " + pages + " 页");
-    var buttons = el("div", { class: "pager" });
-    function button(label, target, current) {
+    var buttons = el("div", { class: "pager", role: "navigation", "aria-label": "分页" });
+    function button(label, target, current, name) {
       return el("button", { type: "button", class: current ? "current" : null, disabled: target < 1 || target > pages || current,
+        "aria-label": name || "第 " + target + " 页", "aria-current": current ? "page" : null,
         onclick: function () { onPage(target); } }, label);
     }
-    buttons.appendChild(button("‹", page - 1));
+    buttons.appendChild(button("‹", page - 1, false, "上一页"));
     var start = Math.max(1, Math.min(page - 2, pages - 4));
     for (var p = start; p <= Math.min(pages, start + 4); p++) buttons.appendChild(button(String(p), p, p === page));
-    buttons.appendChild(button("›", page + 1));
+    buttons.appendChild(button("›", page + 1, false, "下一页"));
     container.appendChild(info);
     container.appendChild(buttons);
   }
@@ -202,19 +209,52 @@
     return state;
   }
 
+  /* Dialogs and the drawer keep the keyboard inside while open and give focus back to what
+   * opened them when they close. */
+  var TABBABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+  function trapFocus(box, event) {
+    if (event.key !== "Tab") return;
+    var items = Array.prototype.filter.call(box.querySelectorAll(TABBABLE), function (node) {
+      return node.getClientRects().length > 0;
+    });
+    if (!items.length) { event.preventDefault(); box.focus(); return; }
+    var first = items[0], last = items[items.length - 1], active = document.activeElement;
+    var outside = !box.contains(active) || active === box;
+    if (event.shiftKey && (active === first || outside)) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && (active === last || outside)) { event.preventDefault(); first.focus(); }
+  }
+
+  /* Focus back on the opener; a table row re-rendered meanwhile is found again by its id. */
+  function giveFocusBack(opener) {
+    if (!opener || opener === document.body || typeof opener.focus !== "function") return;
+    if (!opener.isConnected && opener.dataset && opener.dataset.id && opener.tagName === "TR") {
+      opener = document.querySelector('tr[data-id="' + opener.dataset.id + '"]') || opener;
+    }
+    if (opener.isConnected) opener.focus();
+  }
+
   /* The right-hand drawer used for details. */
   var drawer = {
+    opener: null,
     open: function (title, body, foot) {
+      var box = document.getElementById("drawer");
+      if (box.hidden) drawer.opener = document.activeElement;
       document.getElementById("drawer-title").textContent = title;
       append(clear(document.getElementById("drawer-body")), body);
       append(clear(document.getElementById("drawer-foot")), foot || null);
-      document.getElementById("drawer").hidden = false;
+      box.hidden = false;
       document.getElementById("drawer-mask").hidden = false;
+      if (!box.contains(document.activeElement)) box.focus();
     },
     close: function () {
       document.getElementById("drawer").hidden = true;
       document.getElementById("drawer-mask").hidden = true;
       if (drawer.onclose) drawer.onclose();
+      var opener = drawer.opener;
+      drawer.opener = null;
+      giveFocusBack(opener);
     },
     isOpen: function () { return !document.getElementById("drawer").hidden; },
   };
@@ -266,10 +306,19 @@
 
   /* A modal form: fields [{name, label, type, options, value, required, hint}] → onSubmit(values).
    * options: {progress: text shown with a progress bar while onSubmit runs, danger: true}. */
+  var modalCount = 0;
   function modal(title, fields, onSubmit, submitLabel, options) {
     var opts = options || {};
+    var opener = document.activeElement;
+    var titleId = "modal-title-" + (++modalCount);
     var mask = el("div", { class: "modal-mask" });
-    var form = el("form", { class: "modal", novalidate: true, role: "dialog", "aria-modal": "true" });
+    var form = el("form", { class: "modal", novalidate: true, role: "dialog", "aria-modal": "true", "aria-labelledby": titleId, tabindex: "-1" });
+    function close() {
+      if (!mask.isConnected) return;
+      mask.remove();
+      giveFocusBack(opener);
+    }
+    mask.closeModal = function () { if (!cancel.disabled) close(); };
     var body = el("div", { class: "modal-body" });
     fields.forEach(function (f) {
       if (f.node) { body.appendChild(f.node); return; }
@@ -295,8 +344,8 @@
       el("i"), el("span", null, opts.progress || "处理中…"));
     body.appendChild(progress);
     var submit = el("button", { class: "btn " + (opts.danger ? "btn-danger-solid" : "btn-primary"), type: "submit", "data-testid": "modal-submit" }, submitLabel || "确定");
-    var cancel = el("button", { class: "btn", type: "button", onclick: function () { mask.remove(); } }, "取消");
-    form.appendChild(el("div", { class: "modal-head" }, title));
+    var cancel = el("button", { class: "btn", type: "button", onclick: close }, "取消");
+    form.appendChild(el("div", { class: "modal-head", id: titleId }, title));
     form.appendChild(body);
     form.appendChild(el("div", { class: "modal-foot" }, cancel, submit));
     form.addEventListener("submit", function (event) {
@@ -306,7 +355,7 @@
       clearFieldErrors(form);
       progress.hidden = false;
       cancel.disabled = true;
-      busy(submit, function () { return onSubmit(formValues(form), form); }, "处理中…").then(function () { mask.remove(); }).catch(function (e) {
+      busy(submit, function () { return onSubmit(formValues(form), form); }, "处理中…").then(close).catch(function (e) {
         if (!showFieldErrors(form, e)) {
           error.textContent = e && e.message ? e.message : "操作失败";
           error.hidden = false;
@@ -322,6 +371,7 @@
     }
     form.addEventListener("input", cleared);
     form.addEventListener("change", cleared);
+    form.addEventListener("keydown", function (event) { trapFocus(form, event); });
     mask.appendChild(form);
     document.body.appendChild(mask);
     var first = form.querySelector("input, select, textarea") || submit;
@@ -367,6 +417,24 @@
     return seasonPromise;
   }
 
+  /* A catch handler for pages that work on the current season: when the county has none yet,
+   * the boxes (element ids) say what to do next; any other error is a toast. */
+  function noSeason() {
+    var boxes = Array.prototype.slice.call(arguments);
+    return function (error) {
+      if (!error || error.code !== "NO_CURRENT_SEASON") return fail(error);
+      boxes.forEach(function (id) {
+        var box = document.getElementById(id);
+        if (!box) return;
+        clear(box).appendChild(el("div", { class: "empty-state", "data-testid": "no-season" }, el("p", null, "还没有招生季：",
+          document.body.dataset.role === "bureau_admin"
+            ? ["请先在", el("a", { href: "/console/settings/season" }, "招生日程"), "中新建并发布招生季，这里随后显示本季的数据。"]
+            : "教育局在“招生日程”中发布招生季后，这里显示本季的数据。")));
+      });
+      return error;
+    };
+  }
+
   /* A datetime-local value (Beijing wall clock) as ISO 8601 with +08:00. */
   function localIso(value) { return value ? (value.length === 16 ? value + ":00" : value) + "+08:00" : null; }
 
@@ -380,10 +448,13 @@
       api("POST", "/api/v1/auth/logout", null, { noRedirect: true }).catch(function () { return null; })
         .then(function () { location.href = "/console/login"; });
     });
+    var drawerBox = document.getElementById("drawer");
+    if (drawerBox) drawerBox.addEventListener("keydown", function (event) { trapFocus(drawerBox, event); });
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {
-        var modalMask = document.querySelector(".modal-mask");
-        if (modalMask) modalMask.remove(); else if (drawer.isOpen()) drawer.close();
+        var masks = document.querySelectorAll(".modal-mask");
+        var top = masks[masks.length - 1];
+        if (top) { if (top.closeModal) top.closeModal(); else top.remove(); } else if (drawer.isOpen()) drawer.close();
       }
     });
   });
@@ -392,7 +463,7 @@
     el: el, append: append, clear: clear, api: api, query: query, formValues: formValues, toast: toast,
     fail: fail, time: time, tag: tag, statusTag: statusTag, table: table, pager: pager, listPage: listPage,
     drawer: drawer, modal: modal, confirm: confirmAction, desc: desc, download: download, ApiFailure: ApiFailure,
-    season: season, localIso: localIso, busy: busy, FieldError: FieldError, showFieldErrors: showFieldErrors,
+    season: season, noSeason: noSeason, localIso: localIso, busy: busy, FieldError: FieldError, showFieldErrors: showFieldErrors,
     clearFieldErrors: clearFieldErrors,
     fieldErrors: fieldErrors, fieldError: fieldError,
     role: document.body.dataset.role, school: document.body.dataset.school, authority: document.body.dataset.authority,

@@ -58,5 +58,5 @@
     season = s;
     document.getElementById("season-label").textContent = s.name;
     return load();
-  }).catch(C.fail);
+  }).catch(C.noSeason("table"));
 })();

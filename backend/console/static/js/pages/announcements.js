@@ -16,6 +16,7 @@
 
   var list = C.listPage({
     url: BASE, perPage: 20, perPageKey: "page_size", onRow: function (row) { show(row); },
+    empty: "没有符合条件的公告。点击右上角“新建公告”发布招生政策、报名须知等；如已设筛选条件，可点“重置”查看全部。",
     columns: [
       { title: "标题", render: function (a) { return el("a", { href: "#", "data-testid": "announcement-" + a.id,
         onclick: function (e) { e.preventDefault(); show(a); } }, a.title); } },

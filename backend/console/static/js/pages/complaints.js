@@ -14,6 +14,8 @@
 
   var list = C.listPage({
     url: BASE, perPage: 20, perPageKey: "page_size", onRow: function (row) { open(row.id); },
+    empty: bureau ? "没有符合条件的投诉举报。家长和公众在小程序提交的投诉、申诉和举报会出现在这里，收到后请指派办理并按期答复。"
+      : "没有指派给本校的投诉举报。教育局指派后会出现在这里，请在答复期限内办理。",
     columns: [
       { title: "编号", render: function (c) { return String(c.id); } },
       { title: "类型", render: function (c) { return C.tag(c.type_name, c.type === "report" ? "red" : c.type === "appeal" ? "purple" : "blue"); } },

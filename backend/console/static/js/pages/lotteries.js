@@ -398,5 +398,5 @@
     state.season = season;
     document.getElementById("season-label").textContent = season.name;
     return refresh();
-  }).catch(C.fail);
+  }).catch(C.noSeason("schools"));
 })();

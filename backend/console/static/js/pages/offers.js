@@ -160,5 +160,5 @@
     document.getElementById("season-label").textContent = s.name;
     offers();
     return Promise.all([waitlist(), unplaced()]);
-  }).catch(C.fail);
+  }).catch(C.noSeason("table"));
 })();

@@ -437,5 +437,5 @@
     season = s;
     document.getElementById("season-label").textContent = s.name;
     show(params.get("tab") || (bureau ? "slots" : "checkin"));
-  }).catch(C.fail);
+  }).catch(function (error) { show("slots"); C.noSeason("table")(error); });
 })();

@@ -108,7 +108,7 @@
 
   function noSeason(error) {
     document.getElementById("season-name").textContent = error.message;
-    C.table(document.getElementById("schools-table"), [{ title: "学校" }], [], { empty: error.message });
+    C.noSeason("schools-table")(error);
   }
 
   function refresh() {

@@ -21,6 +21,7 @@
   var list = C.listPage({
     url: BASE,
     perPage: 20,
+    empty: "没有符合条件的报名。家长在小程序提交的报名会出现在这里；如已设筛选条件，可点“重置”查看全部。",
     onRow: function (row) { open(row.id); },
     loaded: function (data) {
       document.getElementById("list-summary").textContent = "共 " + data.total + " 条 · " + data.fairness_notice;
