@@ -22,11 +22,14 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.classes.models import ClassPlacement
 from backend.core import pii
 from backend.core.db import db, utcnow
+from backend.core.jobs import JOBS, dead_letter_key
+from backend.core.redis import redis_store
 from backend.core.timeutil import zone
 from backend.identity.models import Child, DocumentType, Guardian, Relation, Sex
 from backend.onsite.models import OnsiteBooking
@@ -39,6 +42,7 @@ from backend.registrations.models import (
 )
 from backend.schools.models import Region, RegionLevel, School, SchoolType
 from backend.seasons.models import Season
+from backend.worker.consumer import Worker, WorkerSettings
 from tests.conftest import LiveServer, bearer
 from tests.factories import (
     STAFF_PASSWORD,
@@ -458,3 +462,166 @@ def look_up(public: Page, id_last4: str, birth_date: str, answer: str) -> None:
     public.fill("input[name=birth_date]", birth_date)
     public.click("#lookup-form button")
     expect(public.locator("#lookup-result")).to_have_text(answer)
+
+
+# --- 招生日程 and 招生计划 (the bureau's season set-up) ------------------------------------------
+
+
+def create_season_from(page: Page, source: Season, year: int) -> None:
+    """招生日程 › 从上一季复制新建: the dialog proposes `source`, the year `year` and the name
+    with that year; the draft is created."""
+    page.get_by_test_id("new-season").click()
+    expect(page.locator(".modal select[name=copy_from_season_id]")).to_have_value(str(source.id))
+    expect(page.locator(".modal input[name=year]")).to_have_value(str(year))
+    expect(page.locator(".modal input[name=name]")).to_have_value(
+        source.name.replace(str(source.year), str(year)))
+    page.get_by_test_id("modal-submit").click()
+    expect(page.locator(".modal-mask")).to_have_count(0)
+
+
+def save_season(page: Page, *, opens: str | None = None, closes: str | None = None,
+                notice: str | None = None) -> None:
+    """招生日程: type the window's ends given (Beijing time, YYYY-MM-DDTHH:MM) and the 须知
+    given, and save."""
+    for testid, value in (("opens-at", opens), ("closes-at", closes), ("notice", notice)):
+        if value is not None:
+            page.get_by_test_id(testid).fill(value)
+    page.get_by_test_id("save-season").click()
+
+
+def expect_season_saved(page: Page) -> None:
+    """招生日程: the settings were saved (no field refused, the page reloaded)."""
+    expect(page.get_by_test_id("error-registration_closes_at")).to_have_count(0)
+    expect(page.locator(".toast", has_text="设置已保存")).to_be_visible()
+    expect(page.get_by_test_id("save-season")).not_to_have_attribute("aria-busy", "true")
+
+
+def publish_season(page: Page, season_id: int) -> None:
+    """招生日程: publish the draft shown, after the confirmation says it cannot go back."""
+    page.get_by_test_id("publish").click()
+    confirm(page, "发布后不能退回草稿")
+    expect(page.get_by_test_id(f"status-{season_id}")).to_have_text("已发布")
+    expect(page.get_by_test_id("publish")).to_be_hidden()
+
+
+def plan_seats(page: Page, code: str, classes: int, class_size: int) -> None:
+    """招生计划 › 设置计划: type a school's classes × class size and save."""
+    page.get_by_test_id(f"plan-{code}").click()
+    page.fill(".modal input[name=classes]", str(classes))
+    page.fill(".modal input[name=class_size]", str(class_size))
+    page.get_by_test_id("modal-submit").click()
+
+
+def set_seat_plan(page: Page, code: str, classes: int, class_size: int) -> None:
+    """招生计划: a school's plan saved; the row shows its seats."""
+    plan_seats(page, code, classes, class_size)
+    expect(page.locator(".modal-mask")).to_have_count(0)
+    expect(page.get_by_test_id(f"seats-{code}")).to_have_text(str(classes * class_size))
+
+
+def add_priority_tier(page: Page, code: str, label: str, condition: str, value: str) -> None:
+    """招生计划 › 优先顺序: open a school's tiers and add one above the fallback, named
+    `label`, with one condition (`condition` set to `value`); not saved yet."""
+    page.get_by_test_id(f"tiers-{code}").click()
+    page.get_by_test_id("add-tier").click()
+    new_row = page.locator(".tier-row").nth(-2)
+    new_row.locator("input[name$='.label']").fill(label)
+    new_row.locator(f"select[name$='.rule.{condition}']").select_option(value)
+
+
+def save_tiers(page: Page) -> None:
+    """招生计划 › 优先顺序: save; the drawer closes."""
+    page.get_by_test_id("save-tiers").click()
+    expect(page.locator("#drawer")).to_be_hidden()
+
+
+# --- 代报名 (a family entered at the counter) -----------------------------------------------
+
+
+def counter_guardian(page: Page, name: str, relation: str, id_number: str,
+                     phone: str) -> None:
+    """代报名, step 1: type the guardian."""
+    page.get_by_test_id("guardian-name").fill(name)
+    page.get_by_test_id("guardian-relation").select_option(relation)
+    page.get_by_test_id("guardian-id-number").fill(id_number)
+    page.get_by_test_id("guardian-phone").fill(phone)
+
+
+def counter_child(page: Page, name: str, id_number: str, town: str, village: str) -> None:
+    """代报名, step 2: type the child, registered (and living) in `village` of `town`."""
+    page.get_by_test_id("child-name").fill(name)
+    page.get_by_test_id("child-id-number").fill(id_number)
+    page.get_by_test_id("hukou-town").select_option(label=town)
+    page.get_by_test_id("hukou-village").select_option(label=village)
+
+
+def counter_scan(page: Page, scan: Path) -> None:
+    """代报名, step 3: by household registration, which needs the 户口簿, scanned and
+    uploaded at the counter."""
+    page.get_by_test_id("basis").select_option("hukou")
+    expect(page.locator("#required-documents")).to_contain_text("户口簿")
+    page.get_by_test_id("scan-kind").select_option("hukou_book")
+    page.get_by_test_id("scan-file").set_input_files(str(scan))
+    page.get_by_test_id("scan-upload").click()
+    expect(page.get_by_test_id("scan-list")).to_contain_text(scan.name)
+
+
+def counter_slip(page: Page, registration_id: int, school_name: str) -> str:
+    """代报名: the ticket accepted, the printable slip for the family; its claim code."""
+    expect(page.get_by_test_id("accepted")).to_contain_text(str(registration_id))
+    expect(page.get_by_test_id("slip")).to_be_visible()
+    expect(page.get_by_test_id("slip-school")).to_have_text(school_name)
+    expect(page.get_by_test_id("slip-registration")).to_have_text(str(registration_id))
+    code = page.get_by_test_id("slip-code").inner_text()
+    assert len(code) == 9 and code[4] == "-"
+    expect(page.get_by_test_id("print-slip")).to_be_focused()
+    expect(page.get_by_test_id(f"claim-state-{registration_id}")).to_contain_text("未认领")
+    return code
+
+
+# --- 绑定争议 and 失败任务 (the bureau's operations pages) -----------------------------------
+
+
+def ask_to_transfer_binding(page: Page, dispute_id: int, note: str) -> None:
+    """绑定争议: open the dispute, ask to transfer the binding; the confirmation says what
+    it does, a missing reason is refused next to its field, then the reason is typed."""
+    page.get_by_test_id(f"open-dispute-{dispute_id}").click()
+    expect(page.get_by_test_id("dispute-state")).to_have_text("待处理")
+    page.get_by_test_id("dispute-transfer").click()
+    expect(page.get_by_test_id("confirm-text")).to_contain_text("原微信账号")
+    expect(page.get_by_test_id("confirm-text")).to_contain_text("立即退出登录")
+    page.get_by_test_id("modal-submit").click()
+    expect(page.get_by_test_id("error-note")).to_be_visible()
+    page.fill(".modal textarea[name=note]", note)
+
+
+def confirm_transfer(page: Page) -> None:
+    """绑定争议: confirm the transfer; the dispute shows it done."""
+    page.get_by_test_id("modal-submit").click()
+    expect(page.locator(".modal-mask")).to_have_count(0)
+    expect(page.get_by_test_id("dispute-state")).to_have_text("已转移绑定")
+
+
+def faulty_worker_gives_up(job_type: str, stream: str = JOBS) -> str:
+    """The worker reads `stream` once while `job_type`'s handler has a bug (fixed since)
+    and, one delivery allowed, gives the message up as it does: a dead letter with the
+    reason; the dead letter's id."""
+    def broken(_session: Session, _payload: dict[str, Any], _message_id: str) -> None:
+        raise RuntimeError("a bug, fixed in the next release")
+
+    worker = Worker({job_type: broken}, name=f"faulty-{uuid.uuid4().hex[:6]}",
+                    streams=(stream,),
+                    settings=WorkerSettings(block_ms=10, linger_ms=0, max_deliveries=1))
+    worker.ensure_group()
+    assert worker.run_once() == 1
+    assert worker.dead_lettered == 1
+    [(letter_id, _fields)] = redis_store.client.xrevrange(dead_letter_key(stream), count=1)
+    return letter_id.decode() if isinstance(letter_id, bytes) else str(letter_id)
+
+
+def replay(page: Page, key: str, queue: str) -> None:
+    """失败任务: replay a message (its row's `key`) after the confirmation says it goes back
+    to `queue`; the row follows it."""
+    page.get_by_test_id(f"replay-{key}").click()
+    confirm(page, f"重新放回{queue}")
+    expect(page.get_by_test_id(f"replay-result-{key}")).to_contain_text("已重新排队")

@@ -6,17 +6,13 @@ checked after each step."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.audit.models import AuditEvent
@@ -29,7 +25,14 @@ from backend.worker.consumer import Worker, WorkerSettings
 from backend.worker.registry import load_handlers
 from tests.conftest import bearer
 from tests.console._ops_support import Ops, add_notice, build_ops, submission_dead_letter
-from tests.console._support import Console
+from tests.console._support import (
+    Console,
+    ask_to_transfer_binding,
+    confirm_transfer,
+    faulty_worker_gives_up,
+    picture,
+    replay,
+)
 from tests.console.test_browser_overview import sign_in
 from tests.factories import (
     STAFF_PASSWORD,
@@ -43,17 +46,9 @@ from tests.factories import (
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-# The docs' pictures are refreshed only when asked: UPDATE_DOCS_SCREENSHOTS=1 pytest …
-UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
-
-
 def _shot(page: Page, shots: Any, name: str) -> None:
-    """The test's screenshot, also kept as the docs' picture of the page."""
-    page.evaluate("document.querySelectorAll('.toast').forEach(function (t) { t.remove(); })")
-    path = shots(page, name)
-    if UPDATE_DOCS:
-        shutil.copyfile(path, DOCS / f"console-ops-{name}.png")
+    """The test's screenshot, also the docs' picture of the page (when refreshed)."""
+    picture(page, shots, name, f"console-ops-{name}")
 
 
 def _families(ops: Ops) -> None:
@@ -82,20 +77,13 @@ def _families(ops: Ops) -> None:
     add_notice(first, NoticeStatus.FAILED, error="微信返回 40003：openid 无效", child="李*雨")
 
 
-def _broken_audit_letter(ops: Ops) -> None:
+def _broken_audit_letter(ops: Ops) -> str:
     """A sign-out's audit event that failed (a handler bug, since fixed), as the worker
-    dead-letters it: one delivery allowed, then given up on with the reason."""
-    def broken(_session: Session, _payload: dict[str, Any], _message_id: str) -> None:
-        raise RuntimeError("a bug, fixed in the next release")
-
-    worker = Worker({"audit.record": broken}, name="ops-broken",
-                    settings=WorkerSettings(block_ms=10, linger_ms=0, max_deliveries=1))
-    worker.ensure_group()
+    dead-letters it; the dead letter's id."""
     enqueue("audit.record", {"action": "staff.logout", "actor_user_id": ops.teacher.id,
                              "actor_role": "school_staff", "object_type": "user",
                              "object_id": ops.teacher.id})
-    worker.run_once()
-    assert redis_store.client.xlen(stream_key(DEAD_LETTER_STREAM)) == 1
+    return faulty_worker_gives_up("audit.record")
 
 
 def _audited(action: str, **where: Any) -> int:
@@ -115,7 +103,7 @@ def test_a_bureau_admin_runs_the_operations_pages(
         ops = build_ops()
         _families(ops)
         submission_dead_letter(ops)
-        _broken_audit_letter(ops)
+        letter = _broken_audit_letter(ops)
         teacher = bearer(login_staff(ops.names["teacher"], STAFF_PASSWORD)["token"])
         assert client.post(f"/api/v1/staff/children/{ops.child.id}/reveal", headers=teacher,
                            json={"reason": "核对户籍信息"}).status_code == 200
@@ -129,18 +117,10 @@ def test_a_bureau_admin_runs_the_operations_pages(
     sign_in(page, console, ops.names["admin"], "/console/ops/disputes")
 
     # --- 1. 绑定争议: transfer after a confirmation that says what it does ----------------
-    page.get_by_test_id(f"open-dispute-{dispute_id}").click()
-    expect(page.get_by_test_id("dispute-state")).to_have_text("待处理")
-    page.get_by_test_id("dispute-transfer").click()
-    expect(page.get_by_test_id("confirm-text")).to_contain_text("原微信账号")
-    expect(page.get_by_test_id("confirm-text")).to_contain_text("立即退出登录")
-    page.get_by_test_id("modal-submit").click()  # no reason: refused next to the field
-    expect(page.get_by_test_id("error-note")).to_be_visible()
-    page.fill(".modal textarea[name=note]", "已核对申诉人户口簿和身份证原件，原微信号已不再使用")
+    ask_to_transfer_binding(page, dispute_id,
+                            "已核对申诉人户口簿和身份证原件，原微信号已不再使用")
     _shot(page, shots, "disputes")
-    page.get_by_test_id("modal-submit").click()
-    expect(page.locator(".modal-mask")).to_have_count(0)
-    expect(page.get_by_test_id("dispute-state")).to_have_text("已转移绑定")
+    confirm_transfer(page)
     with console.exclusive():
         db.session.expire_all()
         dispute = db.session.get(IdentityDispute, dispute_id)
@@ -150,16 +130,10 @@ def test_a_bureau_admin_runs_the_operations_pages(
 
     # --- 2. 失败任务: the reason shown; replay, then the worker processes it --------------
     page.goto(console.url + "/console/ops/dead-letters")
-    with console.exclusive():
-        [(letter_id, _fields)] = redis_store.client.xrange(stream_key(DEAD_LETTER_STREAM))
-        letter = letter_id.decode()
     key = f"jobs-{letter}"
     expect(page.get_by_test_id(f"reason-{key}")).to_contain_text("RuntimeError")
     expect(page.locator("tbody tr")).to_have_count(2)
-    page.get_by_test_id(f"replay-{key}").click()
-    expect(page.get_by_test_id("confirm-text")).to_contain_text("重新放回任务队列")
-    page.get_by_test_id("modal-submit").click()
-    expect(page.get_by_test_id(f"replay-result-{key}")).to_contain_text("已重新排队")
+    replay(page, key, "任务队列")
     with console.exclusive():
         assert redis_store.client.xlen(stream_key(DEAD_LETTER_STREAM)) == 0
         assert _audited("queue.replay", actor_user_id=ops.admin.id) == 1

@@ -5,8 +5,6 @@ then claims it from WeChat and the list shows it claimed, to the school and to t
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,16 +17,20 @@ from sqlalchemy import select
 from backend.core.db import db
 from backend.registrations.models import Registration
 from tests.conftest import bearer
-from tests.console._support import Console, document_png
+from tests.console._support import (
+    Console,
+    counter_child,
+    counter_guardian,
+    counter_scan,
+    counter_slip,
+    document_png,
+    picture,
+)
 from tests.console.test_browser_overview import sign_in
 from tests.proxy._support import build_county, child_number, drain, guardian_number
 
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-# The docs' picture is refreshed only when asked: UPDATE_DOCS_SCREENSHOTS=1 pytest …
-UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
 
 
 def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
@@ -48,28 +50,17 @@ def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
     # 1. The guardian, with a typo in the ID number's check digit.
     page.get_by_test_id("next").click()  # nothing typed: refused at the fields
     expect(page.get_by_test_id("error-guardian.name")).to_be_visible()
-    page.get_by_test_id("guardian-name").fill("李示例")
-    page.get_by_test_id("guardian-relation").select_option("grandparent")
     wrong = guardian_id[:-1] + ("0" if guardian_id[-1] != "0" else "1")
-    page.get_by_test_id("guardian-id-number").fill(wrong)
-    page.get_by_test_id("guardian-phone").fill("13900000017")
+    counter_guardian(page, "李示例", "grandparent", wrong, "13900000017")
     page.get_by_test_id("next").click()
 
     # 2. The child, living where it is registered.
-    page.get_by_test_id("child-name").fill("李小示")
-    page.get_by_test_id("child-id-number").fill(child_id)
-    page.get_by_test_id("hukou-town").select_option(label="示例镇")
-    page.get_by_test_id("hukou-village").select_option(label="示例村")
+    counter_child(page, "李小示", child_id, "示例镇", "示例村")
     shots(page, "form-child")
     page.get_by_test_id("next").click()
 
     # 3. The school is the clerk's own; hukou needs the 户口簿, scanned at the counter.
-    page.get_by_test_id("basis").select_option("hukou")
-    expect(page.locator("#required-documents")).to_contain_text("户口簿")
-    page.get_by_test_id("scan-kind").select_option("hukou_book")
-    page.get_by_test_id("scan-file").set_input_files(str(scan))
-    page.get_by_test_id("scan-upload").click()
-    expect(page.get_by_test_id("scan-list")).to_contain_text("hukou.png")
+    counter_scan(page, scan)
     page.get_by_test_id("next").click()
 
     # 4. Not without the documents checked; then the API refuses the guardian's number and
@@ -98,18 +89,8 @@ def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
         assert registration is not None
         assert registration.entered_by_user_id == county.user_ids["a"]
         registration_id = registration.id
-    expect(page.get_by_test_id("accepted")).to_contain_text(str(registration_id))
-    expect(page.get_by_test_id("slip")).to_be_visible()
-    expect(page.get_by_test_id("slip-school")).to_have_text("示例甲小学")
-    expect(page.get_by_test_id("slip-registration")).to_have_text(str(registration_id))
-    code = page.get_by_test_id("slip-code").inner_text()
-    assert len(code) == 9 and code[4] == "-"
-    expect(page.get_by_test_id("print-slip")).to_be_focused()
-    expect(page.get_by_test_id(f"claim-state-{registration_id}")).to_contain_text("未认领")
-    page.evaluate("document.querySelectorAll('.toast').forEach(function (t) { t.remove(); })")
-    path = shots(page, "slip")
-    if UPDATE_DOCS:
-        shutil.copyfile(path, DOCS / "console-proxy-registration.png")
+    code = counter_slip(page, registration_id, "示例甲小学")
+    picture(page, shots, "slip", "console-proxy-registration")
     # Printing shows the slip alone.
     page.emulate_media(media="print")
     expect(page.locator(".sider")).to_be_hidden()

@@ -1,19 +1,24 @@
 """A whole admission season, run from the staff console in a real browser.
 
-The bureau sets up the season and its seat plans; families register through the API as the
-mini-program does (WeChat login, real-name binding with the phone, a child, a document,
-the queued intake); the school reviews in 报名审核 (approve, return with a reason and a
-deadline, reject) and approves the family's fix; the window closes and the bureau runs the
-lottery of the oversubscribed school step by step, its evidence accepted by
-scripts/verify_lottery; in 录取与候补 a family declines, the waitlist moves and one child is
-placed (统筹) with a reason; the school checks families in by code at 现场报到 and sees the
-one that did not come; 均衡分班 draws the classes, its evidence accepted by
+The county ran last year's season; in 招生日程 the bureau creates this year's from it, opens
+the registration window, writes the 须知 and publishes it, and sets the seat plans (and a
+priority tier) in 招生计划. Families register through the API as the mini-program does
+(WeChat login, real-name binding with the phone, a child, a document, the queued intake);
+one submission is given up by a faulty worker (a dead letter); a school clerk enters a
+family without a smartphone at the counter (代报名), through the same intake. The school
+reviews in 报名审核 (approve, return with a reason and a deadline, reject) and approves the
+family's fix; the counter family claims its registration from WeChat. The window closes and
+the bureau runs the lottery of the oversubscribed school step by step, its evidence accepted
+by scripts/verify_lottery; in 录取与候补 a family declines, the waitlist moves and one child
+is placed (统筹) with a reason; the school checks families in by code at 现场报到 and sees
+the one that did not come; 均衡分班 draws the classes, its evidence accepted by
 scripts/verify_classes; the bureau publishes the admitted list and a family looks itself up
-on the public page. At each step what the page shows is checked against the database.
+on the public page. A parent who changed phones gets the binding moved to the new WeChat
+account on 绑定争议, and the bureau replays the given-up submission on 失败任务. At each
+step what the page shows is checked against the database.
 
-Each step is one function, named for who does what, so a step can be replaced by its browser
-version when the page for it exists. The docs' pictures docs/season-<step>.png (1366 × 768)
-are refreshed with UPDATE_DOCS_SCREENSHOTS=1."""
+Each step is one function, named for who does what. The docs' pictures
+docs/season-<step>.png (1366 × 768) are refreshed with UPDATE_DOCS_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
@@ -36,35 +41,55 @@ from backend.admission.models import (
     Offer,
     OfferSource,
     OfferStatus,
+    PriorityTier,
     SeatCount,
 )
 from backend.admission.services import pseudonym
 from backend.audit.models import AuditEvent
 from backend.classes.models import ClassAssignment, ClassPlacement
 from backend.core.db import db, utcnow
+from backend.core.jobs import INTAKE, dead_letter_key
+from backend.core.redis import redis_store
 from backend.core.timeutil import zone
+from backend.identity.models import Child, Guardian
 from backend.onsite.models import OnsiteSlot
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.schools.models import RegionLevel, SchoolType, SeatPlan
-from backend.seasons.models import Season, SeasonPhase
+from backend.seasons.models import Season, SeasonPhase, SeasonStatus
+from backend.seasons.services import shift_years
 from tests.admission._support import PUBLIC_VALUE, PUBLIC_VALUE_SOURCE, run_verifier
 from tests.classes._support import verify_file
 from tests.conftest import Simulator, bearer
 from tests.console._support import (
     Console,
     County,
+    add_priority_tier,
+    ask_to_transfer_binding,
     booking_of,
     check_in,
     commit_classes,
     confirm,
+    confirm_transfer,
+    counter_child,
+    counter_guardian,
+    counter_scan,
+    counter_slip,
+    create_season_from,
     document_png,
     download,
     draw_classes,
     entry_code,
     expect_class_balance,
     expect_laid_out_for_the_screen,
+    expect_season_saved,
+    faulty_worker_gives_up,
     look_up,
     picture,
+    publish_season,
+    replay,
+    save_season,
+    save_tiers,
+    set_seat_plan,
     submit_slot,
 )
 from tests.console.test_browser_overview import sign_in
@@ -74,8 +99,10 @@ from tests.factories import (
     make_region,
     make_school,
     make_season,
+    make_seat_plan,
     make_staff,
 )
+from tests.proxy._support import drain
 from tests.reviews._support import worker
 
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
@@ -87,6 +114,12 @@ CHILDREN = ("王子涵", "李浩然", "张梓萱", "刘一诺", "陈欣怡", "�
 RETURNED, REJECTED = 2, 6  # which of the families' registrations the school returns, rejects
 SEATS_A = (2, 3)  # the oversubscribed school's plan: classes × class size
 SEATS_B = (1, 30)
+LAST_YEARS_SEATS = ((2, 40), (2, 40))  # last year's plans of A and B, copied to this year's
+NOTICE = "一、报名须上传户口簿户主页和儿童本人页。\n二、咨询电话：0358-0000000（示例）。"
+STUCK_CHILD, STUCK_N = "吴若曦", 9  # the submission (at school B) the faulty worker gives up
+COUNTER_CHILD, COUNTER_GUARDIAN, COUNTER_N = "孙嘉怡", "孙示例", 10  # entered at the counter
+DISPUTE_NOTE = "换了手机号，原来的微信号登录不了，申请把实名绑定转到新的微信号"
+TRANSFER_REASON = "已核对申诉人身份证和户口簿原件，原手机号已停用"
 CLASS_VALUE_SOURCE = "次日中国福利彩票“3D”开奖号码（示例）"
 CLASS_VALUE = "3 8 1"
 PLACEMENT_REASON = "第一小学学位已满，按就近原则统筹到白文镇中心小学"
@@ -108,11 +141,14 @@ class Household:
     n: int
     openid: str
     token: str = ""
+    guardian_name: str = ""
+    guardian_id_number: str = ""
     child_id: int = 0
     child_id_number: str = ""
     birth_date: dt.date = dt.date(2000, 1, 1)
     registration_id: int = 0
     ticket: str = ""
+    claim_code: str = ""  # on the slip of a family entered at the counter
 
     def auth(self) -> dict[str, str]:
         """The family's Authorization header."""
@@ -132,6 +168,8 @@ class Journey:
     folder: Path
     families: list[Household] = field(default_factory=list)
     lottery_id: int = 0
+    stuck: Household | None = None  # the family whose submission was given up
+    dead_letter: str = ""  # the id of that dead letter
 
     @property
     def code_a(self) -> str:
@@ -154,30 +192,45 @@ def local_now() -> dt.datetime:
     return utcnow().astimezone(zone())
 
 
+def numbers(season: Season, n: int) -> tuple[str, dt.date, str]:
+    """Family n's guardian ID number, and its child's birth date (of age this season) and ID
+    number (fictional 9xx sequences)."""
+    birth = dt.date(season.year - 7, 9, 1) + dt.timedelta(days=35 * n)
+    return (make_id_number(dt.date(1988, 3, 1) + dt.timedelta(days=41 * n), 951), birth,
+            make_id_number(birth, 931, male=n % 2 == 0))
+
+
+def minute(value: dt.datetime) -> str:
+    """A Beijing time as a datetime-local field takes it."""
+    return value.astimezone(zone()).strftime("%Y-%m-%dT%H:%M")
+
+
 # --- 1. the bureau sets the season up -----------------------------------------------------------
 
 
-def bureau_sets_up_season() -> County:
-    """The county's season open for registration, two schools with their zones, and the staff.
-
-    Written with the factories until the console's season page exists; the seat plans are set
-    in the console (bureau_sets_seat_plans).
-    """
-    now = utcnow()
+def county_that_ran_last_year() -> County:
+    """The county as it stands before this year's season: two schools with their zones, the
+    staff, and last year's season (archived) with its seat plans. The County's season is
+    last year's until the bureau has set up this year's."""
     authority = make_authority(name="临县教育局（示例）")
     towns = [make_region(authority, name=name) for name in ("临泉镇", "白文镇")]
     villages = [make_region(authority, level=RegionLevel.VILLAGE, parent=town, name=name)
                 for town, name in zip(towns, ("东关村（示例）", "白文村（示例）"), strict=True)]
-    year = local_now().year + 1
-    season = make_season(authority, year=year, opens=now - dt.timedelta(hours=1),
-                         closes=now + dt.timedelta(days=3),
-                         name=f"{year}年小学一年级招生（示例）")
+    last_year = local_now().year  # this year's season is the next school year's
+    opened = (local_now() - dt.timedelta(days=335)).replace(hour=8, minute=0, second=0,
+                                                            microsecond=0)
+    previous = make_season(authority, year=last_year, opens=opened,
+                           closes=opened + dt.timedelta(days=5, hours=9, minutes=30),
+                           name=f"{last_year}年小学一年级招生（示例）",
+                           status=SeasonStatus.ARCHIVED)
     schools = [make_school(authority, zone=[village], name=name, type=SchoolType.PUBLIC,
                            town_id=town.id, address=f"{town.name}示例路{n + 1}号")
                for n, (town, village, name) in enumerate(zip(
                    towns, villages, ("临泉镇第一小学（示例）", "白文镇中心小学（示例）"),
                    strict=True))]
-    county = County(authority, season, towns, villages, schools)
+    for school, (classes, size) in zip(schools, LAST_YEARS_SEATS, strict=True):
+        make_seat_plan(previous, school, classes=classes, class_size=size)
+    county = County(authority, previous, towns, villages, schools)
     suffix = uuid.uuid4().hex[:8]
     county.users = {
         "a": make_staff(authority, school=schools[0], username=f"season-a-{suffix}",
@@ -188,54 +241,107 @@ def bureau_sets_up_season() -> County:
     return county
 
 
-def bureau_sets_seat_plans(j: Journey) -> None:
-    """招生计划: the bureau sets classes × class size of both schools in the console."""
-    page = j.bureau
-    sign_in(page, j.console, j.county.username("bureau"), "/console/admission/seat-plans")
-    expect(page.locator("#season-label")).to_have_text(j.county.season.name)
-    for school, (classes, size) in zip(j.county.schools, (SEATS_A, SEATS_B), strict=True):
-        row = page.locator("#table tbody tr", has_text=school.name)
-        expect(row.locator("td").nth(1)).to_have_text("未设置")
-        row.get_by_role("button", name="设置").click()
-        page.fill(".modal input[name=classes]", str(classes))
-        page.fill(".modal input[name=class_size]", str(size))
-        page.get_by_test_id("modal-submit").click()
-        expect(row.locator("td").nth(3)).to_have_text(str(classes * size))
+def bureau_sets_up_the_season(j: Journey) -> None:
+    """招生日程: this year's season as a draft copied from last year's (seat plans, timeline
+    a year on); the bureau opens the registration window now, writes the 须知 and publishes
+    it. From here on the County's season is this year's."""
+    page, previous = j.bureau, j.county.season
+    year = previous.year + 1
+    sign_in(page, j.console, j.county.username("bureau"), "/console/settings/season")
+    expect(page.get_by_test_id(f"status-{previous.id}")).to_have_text("已归档")
+    create_season_from(page, previous, year)
+    expect(page.get_by_test_id("copy-summary")).to_contain_text(
+        f"{len(j.county.schools)} 所学校的招生计划")
     with j.console.exclusive():
+        season = db.session.scalar(select(Season).where(
+            Season.authority_id == j.county.authority.id, Season.year == year))
+        assert season is not None and season.status is SeasonStatus.DRAFT
+        assert season.registration_opens_at == shift_years(previous.registration_opens_at, 1)
+        season_id = season.id
+    expect(page.get_by_test_id(f"status-{season_id}")).to_have_text("草稿")
+    expect(page.get_by_test_id("season-note")).to_contain_text("家长和公众看不到")
+
+    opens = (local_now() - dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+    closes = (local_now() + dt.timedelta(days=3)).replace(hour=18, minute=0, second=0,
+                                                          microsecond=0)
+    save_season(page, opens=minute(opens), closes=minute(closes), notice=NOTICE)
+    expect_season_saved(page)
+    with j.console.exclusive():
+        db.session.refresh(season)
+        assert (season.registration_opens_at, season.registration_closes_at) == (opens, closes)
+        assert season.must_read_notice == NOTICE
+        [window] = [p for p in season.phases if p.key == "registration"]
+        assert (window.starts_at, window.ends_at) == (opens, closes)
+
+    publish_season(page, season_id)
+    expect(page.get_by_test_id("season-note")).to_contain_text("报名已经开始")
+    picture(page, j.shots, "setup", "season-setup", top=True)
+    with j.console.exclusive():
+        db.session.refresh(season)
+        assert season.status is SeasonStatus.PUBLISHED
+        current = j.client.get(
+            f"/api/v1/seasons/current?authority={j.county.authority.code}").get_json()
+        assert current["id"] == season_id
+        j.county.season = season
+
+
+def bureau_sets_seat_plans(j: Journey) -> None:
+    """招生计划: the season's plans as copied from last year's; the bureau sets this year's
+    classes × class size of both schools (school A will be oversubscribed) and gives school
+    B a priority tier for children with a residence permit."""
+    page, code_b = j.bureau, j.county.school_b.code
+    page.goto(j.console.url + "/console/admission/seat-plans")
+    expect(page.get_by_test_id("season-select")).to_have_value(str(j.county.season.id))
+    for school, (classes, size), (copied_classes, copied_size) in zip(
+            j.county.schools, (SEATS_A, SEATS_B), LAST_YEARS_SEATS, strict=True):
+        expect(page.get_by_test_id(f"seats-{school.code}")).to_have_text(
+            str(copied_classes * copied_size))
+        set_seat_plan(page, school.code, classes, size)
+    add_priority_tier(page, code_b, "持居住证的随迁子女", "residence_permit", "true")
+    save_tiers(page)
+    with j.console.exclusive():
+        db.session.expire_all()
         plans = {p.school_id: (p.classes, p.class_size) for p in db.session.scalars(
             select(SeatPlan).where(SeatPlan.season_id == j.county.season.id))}
         assert plans == {j.county.school_a.id: SEATS_A, j.county.school_b.id: SEATS_B}
+        tiers = list(db.session.scalars(select(PriorityTier).where(
+            PriorityTier.season_id == j.county.season.id,
+            PriorityTier.school_id == j.county.school_b.id).order_by(PriorityTier.rank)))
+        assert tiers[-1].key == "others"
+        assert (tiers[-2].label, tiers[-2].rule) == ("持居住证的随迁子女",
+                                                     {"residence_permit": True})
 
 
 # --- 2. families register through the API, as the mini-program does --------------------------
 
 
-def family_registers(j: Journey, login_parent: Login, wechat_sim: Simulator,
-                     n: int) -> Household:
-    """WeChat login, real-name binding with the phone, the child, a photo of the household
-    register, and the registration at school A with an Idempotency-Key (queued)."""
-    family = Household(n=n, openid=f"o-season-{uuid.uuid4().hex[:12]}")
-    client, season = j.client, j.county.season
+def family_registers(j: Journey, login_parent: Login, wechat_sim: Simulator, n: int,
+                     child_name: str, at: int = 0) -> Household:
+    """WeChat login, real-name binding with the phone, the child (living in the zone of
+    school `at`: 0 is A, 1 is B), a photo of the household register, and the registration
+    at that school with an Idempotency-Key (queued)."""
+    family = Household(n=n, openid=f"o-season-{uuid.uuid4().hex[:12]}",
+                       guardian_name=child_name[0] + "示例")
+    client, village = j.client, j.county.villages[at]
+    family.guardian_id_number, family.birth_date, family.child_id_number = numbers(
+        j.county.season, n)
     family.token = login_parent(family.openid)["token"]
     phone_code = wechat_sim.post("/sim/phone-code", openid=family.openid,
                                  phone=f"1390000{n:04d}")["code"]
     bound = client.post("/api/v1/me/identity", headers=family.auth(), json={
-        "name": CHILDREN[n][0] + "示例", "relation": "mother" if n % 2 else "father",
-        "id_number": make_id_number(dt.date(1988, 3, 1) + dt.timedelta(days=41 * n), 951),
-        "phone_code": phone_code})
+        "name": family.guardian_name, "relation": "mother" if n % 2 else "father",
+        "id_number": family.guardian_id_number, "phone_code": phone_code})
     assert bound.status_code == 201, bound.get_json()
     assert bound.get_json()["phone"] == f"139****{n:04d}"
-    family.birth_date = dt.date(season.year - 7, 9, 1) + dt.timedelta(days=35 * n)
-    family.child_id_number = make_id_number(family.birth_date, 931, male=n % 2 == 0)
     child = client.post("/api/v1/me/children", headers=family.auth(), json={
-        "name": CHILDREN[n], "id_number": family.child_id_number,
-        "hukou": {"region_code": j.county.villages[0].code, "address": f"东关村示例路{n + 1}号"}})
+        "name": child_name, "id_number": family.child_id_number,
+        "hukou": {"region_code": village.code, "address": f"{village.name}示例路{n + 1}号"}})
     assert child.status_code == 201, child.get_json()
     assert child.get_json()["eligibility"]["eligible"] is True
     family.child_id = child.get_json()["id"]
     family.ticket = submit_documents(j, family, f"registration-{n}", "POST",
                                      "/api/v1/registrations", child_id=family.child_id,
-                                     school_code=j.code_a)
+                                     school_code=j.county.schools[at].code)
     return family
 
 
@@ -270,6 +376,58 @@ def worker_drains_and_families_follow_their_tickets(j: Journey,
         family.registration_id = int(ticket["registration_id"])
 
 
+def a_submission_is_given_up(j: Journey, login_parent: Login,
+                             wechat_sim: Simulator) -> Household:
+    """One more family registers at school B while the worker has a bug: it gives the
+    submission up (a dead letter); the family's ticket says it failed and nothing is
+    written."""
+    family = family_registers(j, login_parent, wechat_sim, STUCK_N, STUCK_CHILD, at=1)
+    j.dead_letter = faulty_worker_gives_up("registration.submit", INTAKE)
+    ticket = j.client.get(f"/api/v1/registrations/tickets/{family.ticket}",
+                          headers=family.auth()).get_json()
+    assert ticket["state"] == "rejected", ticket
+    assert ticket["error"]["code"] == "PROCESSING_FAILED"
+    assert db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.child_id == family.child_id)) == 0
+    return family
+
+
+def school_enters_a_family_at_the_counter(j: Journey) -> Household:
+    """代报名: a grandmother without a smartphone comes to school A's counter; the clerk
+    enters her, the child and the scanned 户口簿, confirms the originals were checked; the
+    parents' intake accepts it and the slip with the claim code is ready to print."""
+    page, n = j.school, COUNTER_N
+    family = Household(n=n, openid="", guardian_name=COUNTER_GUARDIAN)
+    family.guardian_id_number, family.birth_date, family.child_id_number = numbers(
+        j.county.season, n)
+    scan = j.folder / "hukou.png"
+    scan.write_bytes(document_png())
+    sign_in(page, j.console, j.county.username("a"), "/console/proxy")
+    counter_guardian(page, COUNTER_GUARDIAN, "grandparent", family.guardian_id_number,
+                     f"1390000{n:04d}")
+    page.get_by_test_id("next").click()
+    counter_child(page, COUNTER_CHILD, family.child_id_number, j.county.towns[0].name,
+                  j.county.villages[0].name)
+    page.get_by_test_id("next").click()
+    counter_scan(page, scan)
+    page.get_by_test_id("next").click()
+    expect(page.get_by_test_id("summary")).to_contain_text(COUNTER_CHILD)
+    page.get_by_test_id("documents-checked").check()
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("ticket-state")).to_contain_text("排队受理中")
+    with j.console.exclusive():
+        drain()
+        registration = db.session.scalar(select(Registration).where(
+            Registration.entered_by_user_id == j.county.users["a"].id))
+        assert registration is not None
+        assert registration.school_id == j.county.school_a.id
+        assert registration.status is RegistrationStatus.SUBMITTED
+        family.registration_id, family.child_id = registration.id, registration.child_id
+    family.claim_code = counter_slip(page, family.registration_id, j.county.school_a.name)
+    picture(page, j.shots, "counter", "season-counter")
+    return family
+
+
 # --- 3. the school reviews ------------------------------------------------------------------
 
 
@@ -283,7 +441,7 @@ def school_reviews(j: Journey) -> dt.datetime:
     The fix deadline entered (Beijing time)."""
     page = j.school
     ids = [f.registration_id for f in j.families]
-    sign_in(page, j.console, j.county.username("a"), "/console/reviews")
+    page.goto(j.console.url + "/console/reviews")
     expect(page.locator("#list-summary")).to_contain_text(f"共 {len(ids)} 条")
     for registration_id in ids:
         expect(row(page, registration_id)).to_contain_text("已受理")
@@ -360,6 +518,24 @@ def family_fixes_the_return_and_school_approves(j: Journey, deadline: dt.datetim
         assert reviewed == len(j.families) + 1
 
 
+def family_claims_the_counter_registration(j: Journey, login_parent: Login) -> None:
+    """The family entered at the counter signs in to the mini-program (a relative's
+    smartphone) and claims it with the code on the slip: the registration, approved, is
+    theirs now, and they take part in the rest of the season like the others."""
+    [family] = [f for f in j.families if f.claim_code]
+    with j.console.exclusive():
+        family.openid = f"o-season-{uuid.uuid4().hex[:12]}"
+        family.token = login_parent(family.openid)["token"]
+        claimed = j.client.post("/api/v1/me/claims", json={"code": family.claim_code},
+                                headers=family.auth())
+        assert claimed.status_code == 200, claimed.get_json()
+        assert [r["id"] for r in claimed.get_json()["registrations"]] == [
+            family.registration_id]
+        mine = j.client.get("/api/v1/registrations", headers=family.auth()).get_json()
+        assert [(r["id"], r["status"]) for r in mine["items"]] == [
+            (family.registration_id, "approved")]
+
+
 def registration_window_closes(j: Journey) -> None:
     """Time passes: the registration window is over (the lottery needs it closed)."""
     with j.console.exclusive():
@@ -411,6 +587,9 @@ def bureau_runs_the_lottery(j: Journey) -> None:
         drawn = db.session.get(Lottery, j.lottery_id, populate_existing=True)
         assert drawn is not None and drawn.status is LotteryStatus.DRAWN
         entries = sorted(drawn.entries, key=lambda e: e.position or 0)
+        # Every approved registration takes part, the one entered at the counter included.
+        assert {e.registration_id for e in entries} == {
+            f.registration_id for n, f in enumerate(j.families) if n != REJECTED}
         offered = db.session.scalar(select(func.count()).select_from(Offer).where(
             Offer.lottery_id == j.lottery_id, Offer.status == OfferStatus.OFFERED))
         assert offered == seats
@@ -517,9 +696,9 @@ def bureau_follows_offers_and_places_a_child(j: Journey) -> None:
     # 招生计划 shows the seats taken and left as the seat counters have them.
     page.goto(j.console.url + "/console/admission/seat-plans")
     for school, (classes, size) in zip(j.county.schools, (SEATS_A, SEATS_B), strict=True):
-        cells = page.locator("#table tbody tr", has_text=school.name).locator("td")
-        expect(cells.nth(4)).to_have_text(str(taken[school.id]))
-        expect(cells.nth(5)).to_have_text(str(classes * size - taken[school.id]))
+        expect(page.get_by_test_id(f"taken-{school.code}")).to_have_text(str(taken[school.id]))
+        expect(page.get_by_test_id(f"free-{school.code}")).to_have_text(
+            str(classes * size - taken[school.id]))
 
 
 def admitted_to_a(j: Journey) -> list[int]:
@@ -675,19 +854,82 @@ def bureau_publishes_the_list_and_a_family_looks_itself_up(j: Journey) -> None:
     public.close()
 
 
-# --- steps whose pages are being built -----------------------------------------------------
+# --- 9. operations: a binding dispute, a dead letter ------------------------------------------
 
 
-def bureau_resolves_a_binding_dispute(j: Journey) -> None:
-    """A family finds its child's ID number bound to another account and asks the bureau;
-    the bureau decides in the console (transfer or reject). Wired in with its page."""
-    raise NotImplementedError("the binding-dispute page of the console does not exist yet")
+def bureau_resolves_a_binding_dispute(j: Journey, login_parent: Login,
+                                      wechat_sim: Simulator) -> None:
+    """A parent of an admitted child changed phones: the new WeChat account cannot bind the
+    ID number (it is bound to the old one) and asks the bureau in the mini-program; on
+    绑定争议 the bureau transfers the binding with its reason. The binding and the family's
+    registration (with its class) follow to the new account; the old one is signed out."""
+    page = j.bureau
+    with j.console.exclusive():
+        registration_id = admitted_to_a(j)[0]
+        family = j.family_of(registration_id)
+        openid = f"o-season-{uuid.uuid4().hex[:12]}"
+        new = login_parent(openid)
+        new_auth = bearer(new["token"])
+        phone = f"1370000{family.n:04d}"
+        code = wechat_sim.post("/sim/phone-code", openid=openid, phone=phone)["code"]
+        refused = j.client.post("/api/v1/me/identity", headers=new_auth, json={
+            "name": family.guardian_name, "relation": "mother" if family.n % 2 else "father",
+            "id_number": family.guardian_id_number, "phone_code": code})
+        assert refused.status_code == 409, refused.get_json()
+        assert refused.get_json()["error"]["code"] == "IDENTITY_ALREADY_BOUND"
+        code = wechat_sim.post("/sim/phone-code", openid=openid, phone=phone)["code"]
+        opened = j.client.post("/api/v1/me/identity/disputes", headers=new_auth, json={
+            "name": family.guardian_name, "id_number": family.guardian_id_number,
+            "phone_code": code, "note": DISPUTE_NOTE, "authority": j.county.authority.code})
+        assert opened.status_code == 201, opened.get_json()
+        dispute_id = opened.get_json()["id"]
+
+    page.goto(j.console.url + "/console/ops/disputes")
+    ask_to_transfer_binding(page, dispute_id, TRANSFER_REASON)
+    confirm_transfer(page)
+    picture(page, j.shots, "dispute", "season-dispute")
+    with j.console.exclusive():
+        guardian = db.session.scalar(select(Guardian).join(Child).where(
+            Child.id == family.child_id).execution_options(populate_existing=True))
+        assert guardian is not None and guardian.user_id == new["user"]["id"]
+        owners = db.session.scalars(select(Registration.submitted_by_user_id).where(
+            Registration.child_id == family.child_id).execution_options(
+            populate_existing=True)).all()
+        assert owners == [new["user"]["id"]]
+        mine = j.client.get("/api/v1/registrations", headers=new_auth).get_json()
+        assert [r["id"] for r in mine["items"]] == [registration_id]
+        assert j.client.get(f"/api/v1/registrations/{registration_id}/class",
+                            headers=new_auth).status_code == 200
+        assert j.client.get("/api/v1/me", headers=family.auth()).status_code == 401
+        family.openid, family.token = openid, new["token"]
 
 
 def bureau_replays_a_dead_letter(j: Journey) -> None:
-    """A job the worker gave up on is replayed by the bureau from the console. Wired in with
-    its page."""
-    raise NotImplementedError("the dead-letter page of the console does not exist yet")
+    """失败任务: the submission the faulty worker gave up on during the window is listed with
+    its reason; the bureau replays it (the bug fixed), the worker writes it and the row says
+    so. The registration is there once, at school B, and the family's ticket is accepted."""
+    page, family = j.bureau, j.stuck
+    assert family is not None
+    key = f"intake-{j.dead_letter}"
+    page.goto(j.console.url + "/console/ops/dead-letters")
+    expect(page.get_by_test_id(f"reason-{key}")).to_contain_text("RuntimeError")
+    replay(page, key, "报名队列")
+    with j.console.exclusive():
+        assert redis_store.client.xlen(dead_letter_key(INTAKE)) == 0
+        drain()
+    expect(page.get_by_test_id(f"replay-result-{key}")).to_contain_text("已处理成功")
+    picture(page, j.shots, "dead-letter", "season-dead-letter")
+    with j.console.exclusive():
+        written = db.session.scalars(select(Registration).where(
+            Registration.child_id == family.child_id)).all()
+        assert [(r.school_id, r.ticket) for r in written] == [
+            (j.county.school_b.id, family.ticket)]
+        ticket = j.client.get(f"/api/v1/registrations/tickets/{family.ticket}",
+                              headers=family.auth()).get_json()
+        assert (ticket["state"], ticket["registration_id"]) == ("accepted", written[0].id)
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "queue.replay",
+            AuditEvent.actor_user_id == j.county.users["bureau"].id)) == 1
 
 
 # --- the season ------------------------------------------------------------------------------
@@ -705,20 +947,26 @@ def test_a_whole_season_runs_from_the_staff_console(
         tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         pages.append(tab)
     with console.exclusive():
-        county = bureau_sets_up_season()
+        county = county_that_ran_last_year()
     j = Journey(console, client, county, pages[0], pages[1], shots, tmp_path)
 
+    bureau_sets_up_the_season(j)
     bureau_sets_seat_plans(j)
     with console.exclusive():
-        j.families = [family_registers(j, login_parent, wechat_sim, n)
-                      for n in range(len(CHILDREN))]
+        j.families = [family_registers(j, login_parent, wechat_sim, n, child)
+                      for n, child in enumerate(CHILDREN)]
         worker_drains_and_families_follow_their_tickets(j, j.families)
+        j.stuck = a_submission_is_given_up(j, login_parent, wechat_sim)
+    j.families.append(school_enters_a_family_at_the_counter(j))
     deadline = school_reviews(j)
     family_fixes_the_return_and_school_approves(j, deadline)
+    family_claims_the_counter_registration(j, login_parent)
     registration_window_closes(j)
     bureau_runs_the_lottery(j)
     bureau_follows_offers_and_places_a_child(j)
     came = school_checks_families_in(j)
     school_assigns_classes(j, came)
     bureau_publishes_the_list_and_a_family_looks_itself_up(j)
+    bureau_resolves_a_binding_dispute(j, login_parent, wechat_sim)
+    bureau_replays_a_dead_letter(j)
     assert errors == []

@@ -21,22 +21,30 @@ from backend.core.db import db
 from backend.core.timeutil import local_datetime
 from backend.schools.models import School, SeatPlan
 from backend.seasons.models import Season, SeasonStatus
-from tests.console._support import Console, build_county, expected_counts
+from tests.console._support import (
+    Console,
+    add_priority_tier,
+    build_county,
+    create_season_from,
+    expect_season_saved,
+    expected_counts,
+    picture,
+    plan_seats,
+    publish_season,
+    save_season,
+    save_tiers,
+)
 from tests.console.test_browser_overview import sign_in
 
 # Headless Chromium: left out of the quick loop (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 NOTICE = "一、今年起户口簿须提供户主页和儿童本人页。\n二、咨询电话：0358-0000000（示例）。"
 
 
 def _doc_shot(page: Page, shots: Any, name: str) -> None:
-    """The test's screenshot, also the docs' picture (without the toasts of earlier steps)."""
-    page.evaluate("() => { document.querySelectorAll('.toast').forEach(t => t.remove());"
-                  " window.scrollTo(0, 0); }")
-    path = shots(page, name)
-    (DOCS / f"console-{name}.png").write_bytes(path.read_bytes())
+    """The test's screenshot, also the docs' picture (when refreshed), from the top."""
+    picture(page, shots, name, f"console-{name}", top=True)
 
 
 def _season(year: int, authority_id: int) -> Season:
@@ -67,13 +75,7 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
     expect(page.get_by_test_id(f"status-{current.id}")).to_have_text("已发布")
 
     # --- a draft copied from this year's season ----------------------------------------------
-    page.get_by_test_id("new-season").click()
-    expect(page.locator(".modal select[name=copy_from_season_id]")).to_have_value(str(current.id))
-    expect(page.locator(".modal input[name=year]")).to_have_value(str(year))
-    expect(page.locator(".modal input[name=name]")).to_have_value(
-        current.name.replace(str(current.year), str(year)))
-    page.get_by_test_id("modal-submit").click()
-    expect(page.locator(".modal-mask")).to_have_count(0)
+    create_season_from(page, current, year)
     expect(page.get_by_test_id("copy-summary")).to_contain_text("5 所学校的招生计划")
     expect(page.get_by_test_id("copy-summary")).to_contain_text("1 所学校的优先顺序")
     with console.exclusive():
@@ -90,18 +92,12 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
     expect(page.get_by_test_id("season-note")).to_contain_text("家长和公众看不到")
 
     # --- the window and the notice; a wrong window is refused at its field --------------------
-    page.get_by_test_id("opens-at").fill(f"{year}-08-03T08:00")
-    page.get_by_test_id("closes-at").fill(f"{year}-08-02T18:00")
-    page.get_by_test_id("save-season").click()
+    save_season(page, opens=f"{year}-08-03T08:00", closes=f"{year}-08-02T18:00")
     expect(page.get_by_test_id("error-registration_closes_at")).to_contain_text("晚于开始时间")
     with console.exclusive():
         assert _season(year, authority_id).registration_opens_at != local_datetime(year, 8, 3, 8)
-    page.get_by_test_id("closes-at").fill(f"{year}-08-07T17:30")
-    page.get_by_test_id("notice").fill(NOTICE)
-    page.get_by_test_id("save-season").click()
-    expect(page.get_by_test_id("error-registration_closes_at")).to_have_count(0)
-    expect(page.locator(".toast", has_text="设置已保存")).to_be_visible()
-    expect(page.get_by_test_id("save-season")).not_to_have_attribute("aria-busy", "true")
+    save_season(page, closes=f"{year}-08-07T17:30", notice=NOTICE)
+    expect_season_saved(page)
     with console.exclusive():
         saved = _season(year, authority_id)
         assert (saved.registration_opens_at, saved.registration_closes_at) == (
@@ -125,10 +121,7 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
     page.get_by_test_id("season-select").select_option(str(draft_id))
     expect(page.get_by_test_id("draft-note")).to_be_visible()
     expect(page.get_by_test_id(f"registrations-{code_a}")).to_have_text("0")
-    page.get_by_test_id(f"plan-{code_a}").click()
-    page.fill(".modal input[name=classes]", "3")
-    page.fill(".modal input[name=class_size]", "46")
-    page.get_by_test_id("modal-submit").click()
+    plan_seats(page, code_a, 3, 46)
     expect(page.get_by_test_id("error-class_size")).to_contain_text("不能超过45人")
     page.fill(".modal input[name=class_size]", "40")
     page.get_by_test_id("modal-submit").click()
@@ -143,15 +136,10 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
             SeatPlan.season_id == current.id, SeatPlan.school_id == county.school_a.id))
         assert old is not None and (old.classes, old.class_size) == (1, 40)
 
-    page.get_by_test_id(f"tiers-{code_b}").click()
+    add_priority_tier(page, code_b, "持居住证的随迁子女", "residence_permit", "true")
     expect(page.get_by_test_id("tier-intro")).to_contain_text("系统默认顺序")
-    page.get_by_test_id("add-tier").click()
-    new_row = page.locator(".tier-row").nth(-2)
-    new_row.locator("input[name$='.label']").fill("持居住证的随迁子女")
-    new_row.locator("select[name$='.rule.residence_permit']").select_option("true")
     shots(page, "tiers")
-    page.get_by_test_id("save-tiers").click()
-    expect(page.locator("#drawer")).to_be_hidden()
+    save_tiers(page)
     with console.exclusive():
         db.session.expire_all()
         tiers = list(db.session.scalars(select(PriorityTier).where(
@@ -166,11 +154,7 @@ def test_the_bureau_sets_up_next_years_season_from_this_years(
 
     # --- publish ------------------------------------------------------------------------------
     page.goto(console.url + f"/console/settings/season?season={draft_id}")
-    page.get_by_test_id("publish").click()
-    expect(page.get_by_test_id("confirm-text")).to_contain_text("发布后不能退回草稿")
-    page.get_by_test_id("modal-submit").click()
-    expect(page.get_by_test_id(f"status-{draft_id}")).to_have_text("已发布")
-    expect(page.get_by_test_id("publish")).to_be_hidden()
+    publish_season(page, draft_id)
     with console.exclusive():
         assert _season(year, authority_id).status is SeasonStatus.PUBLISHED
 

@@ -57,8 +57,8 @@
             var level = c && c.shortage_level ? LEVELS[c.shortage_level] : null;
             return level ? C.tag(level[0], level[1]) : el("span", { class: "muted" }, p.seats === null ? "未设计划" : "暂无报名");
           } },
-          { title: "已录取", class: "num", render: function (p) { return String(p.taken); } },
-          { title: "剩余学位", class: "num", render: function (p) { return num(p.free); } },
+          { title: "已录取", class: "num", render: function (p) { return el("span", { "data-testid": "taken-" + p.school.code }, String(p.taken)); } },
+          { title: "剩余学位", class: "num", render: function (p) { return el("span", { "data-testid": "free-" + p.school.code }, num(p.free)); } },
           { title: "操作", render: function (p) {
             return el("span", null,
               el("button", { type: "button", class: "btn btn-link", "data-testid": "plan-" + p.school.code, onclick: function () { planModal(p); } }, "设置计划"),

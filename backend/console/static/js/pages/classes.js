@@ -378,10 +378,12 @@
       load();
     });
   }
-  document.getElementById("commit-classes").addEventListener("click", function () { if (season) commit(); });
+  // Disabled in the page until the season is known: an early click must not go unanswered.
+  document.getElementById("commit-classes").addEventListener("click", commit);
 
   C.season().then(function (s) {
     season = s;
+    document.getElementById("commit-classes").disabled = false;
     document.getElementById("season-label").textContent = s.name;
     return load();
   }).catch(C.noSeason("table"));

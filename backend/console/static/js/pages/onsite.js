@@ -175,10 +175,8 @@
     }).catch(C.fail);
   }
 
-  document.getElementById("new-slot").addEventListener("click", function () {
-    if (!season) return;
-    slotForm(null);
-  });
+  // Disabled in the page until the season is known: an early click must not go unanswered.
+  document.getElementById("new-slot").addEventListener("click", function () { slotForm(null); });
 
   /* --- booking on a family's behalf ------------------------------------------------- */
   /* Slots a child of `code`'s school can be put in now: not ended, with a place left. */
@@ -435,6 +433,7 @@
 
   C.season().then(function (s) {
     season = s;
+    document.getElementById("new-slot").disabled = false;
     document.getElementById("season-label").textContent = s.name;
     show(params.get("tab") || (bureau ? "slots" : "checkin"));
   }).catch(function (error) { show("slots"); C.noSeason("table")(error); });
