@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.audit.models import AuditEvent
 from backend.classes.models import ClassPlacement
 from backend.core import pii
 from backend.core.db import db, utcnow
@@ -115,6 +116,20 @@ def web_login(client: FlaskClient, username: str, page: str = "/console/") -> st
     match = re.search(r'<meta name="csrf-token" content="([^"]+)">', opened.get_data(as_text=True))
     assert match
     return match.group(1)
+
+
+def web_console(app: Flask, username: str) -> tuple[FlaskClient, str]:
+    """A browser of its own, signed in to the console: the client and the page's CSRF token."""
+    web = app.test_client()
+    return web, web_login(web, username)
+
+
+def audited(action: str, **where: Any) -> int:
+    """How many audit rows of `action` (with these column values) the database holds."""
+    stmt = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(AuditEvent, key) == value)
+    return db.session.scalar(stmt) or 0
 
 
 # --- the county ---------------------------------------------------------------------------

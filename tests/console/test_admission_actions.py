@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.admission.models import LotteryEntry
 from backend.audit.models import AuditEvent
@@ -27,7 +27,7 @@ from tests.admission._support import (
     frozen_and_drawn,
     offers_of,
 )
-from tests.console.test_web_session import csrf_of, login
+from tests.console._support import audited, web_console
 
 Prepared = tuple[str, dict[str, Any]]
 
@@ -121,41 +121,29 @@ def county(session: Any, login_staff: Callable[[str, str], dict[str, Any]]) -> C
     return county
 
 
-def _audited(action: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == action)) or 0
-
-
-def _web(app: Flask, username: str) -> tuple[FlaskClient, str]:
-    """A browser of its own, signed in to the console: the client and the page's CSRF token."""
-    web = app.test_client()
-    assert login(web, username).status_code == 200
-    return web, csrf_of(web)
-
-
 @pytest.mark.parametrize("action", ACTIONS, ids=[a.name for a in ACTIONS])
-def test_the_console_action_needs_the_csrf_token_is_scoped_and_audited(
+def test_the_console_action_needs_the_csrf_token_is_scoped_andaudited(
         app: Flask, client: FlaskClient, county: County, action: Action) -> None:
     path, body = action.prepare(client, county)
-    bureau, token = _web(app, county.usernames["bureau"])
-    before = _audited(action.audit)
+    bureau, token = web_console(app, county.usernames["bureau"])
+    before = audited(action.audit)
 
     no_token = bureau.post(path, json=body)
     assert no_token.status_code == 403
     assert no_token.get_json()["error"]["code"] == "CSRF_FAILED"
     forged = bureau.post(path, json=body, headers={"X-CSRF-Token": "forged"})
     assert forged.status_code == 403
-    assert _audited(action.audit) == before
+    assert audited(action.audit) == before
 
-    other, other_token = _web(app, county.usernames["other_bureau"])
+    other, other_token = web_console(app, county.usernames["other_bureau"])
     outside = other.post(path, json=body, headers={"X-CSRF-Token": other_token})
     assert outside.status_code == 404, outside.get_json()
-    assert _audited(action.audit) == before
+    assert audited(action.audit) == before
 
     done = bureau.post(path, json=body, headers={"X-CSRF-Token": token})
     assert done.status_code == action.status, done.get_json()
     db.session.expire_all()
-    assert _audited(action.audit) == before + 1
+    assert audited(action.audit) == before + 1
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == action.audit)
                               .order_by(AuditEvent.id.desc()))
     assert event is not None and event.actor_role == "bureau_admin"
@@ -163,18 +151,18 @@ def test_the_console_action_needs_the_csrf_token_is_scoped_and_audited(
     assert event.actor_user_id == me["id"]
 
 
-def test_the_registry_export_from_the_console_is_scoped_and_audited(
+def test_the_registry_export_from_the_console_is_scoped_andaudited(
         app: Flask, client: FlaskClient, county: County) -> None:
     _settled_b(client, county)
     url = (f"/api/v1/admin/student-registry.xlsx?season_id={county.season.id}"
            f"&school_id={county.school_b.id}")
-    other, _token = _web(app, county.usernames["other_bureau"])
+    other, _token = web_console(app, county.usernames["other_bureau"])
     assert other.get(url).status_code == 404
-    assert _audited("admission.registry_export") == 0
+    assert audited("admission.registry_export") == 0
 
-    bureau, _token = _web(app, county.usernames["bureau"])
+    bureau, _token = web_console(app, county.usernames["bureau"])
     download = bureau.get(url)
     assert download.status_code == 200
     assert download.headers["Content-Type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    assert _audited("admission.registry_export") == 1
+    assert audited("admission.registry_export") == 1

@@ -28,6 +28,7 @@ from tests.console._ops_support import Ops, add_notice, build_ops, submission_de
 from tests.console._support import (
     Console,
     ask_to_transfer_binding,
+    audited,
     confirm_transfer,
     faulty_worker_gives_up,
     picture,
@@ -86,13 +87,6 @@ def _broken_audit_letter(ops: Ops) -> str:
     return faulty_worker_gives_up("audit.record")
 
 
-def _audited(action: str, **where: Any) -> int:
-    stmt = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
-    for key, value in where.items():
-        stmt = stmt.where(getattr(AuditEvent, key) == value)
-    return db.session.scalar(stmt) or 0
-
-
 def test_a_bureau_admin_runs_the_operations_pages(
         client: FlaskClient, console: Console, office_page: Page, shots: Any, session: Any,
         login_staff: Callable[[str, str], dict[str, Any]]) -> None:
@@ -126,7 +120,7 @@ def test_a_bureau_admin_runs_the_operations_pages(
         dispute = db.session.get(IdentityDispute, dispute_id)
         assert dispute is not None and dispute.status.value == "transferred"
         assert dispute.guardian.user_id == requester_id != old_owner
-        assert _audited("identity.dispute_transferred", actor_user_id=ops.admin.id) == 1
+        assert audited("identity.dispute_transferred", actor_user_id=ops.admin.id) == 1
 
     # --- 2. 失败任务: the reason shown; replay, then the worker processes it --------------
     page.goto(console.url + "/console/ops/dead-letters")
@@ -136,12 +130,12 @@ def test_a_bureau_admin_runs_the_operations_pages(
     replay(page, key, "任务队列")
     with console.exclusive():
         assert redis_store.client.xlen(stream_key(DEAD_LETTER_STREAM)) == 0
-        assert _audited("queue.replay", actor_user_id=ops.admin.id) == 1
+        assert audited("queue.replay", actor_user_id=ops.admin.id) == 1
         fixed = Worker(load_handlers(), name="ops-fixed",
                        settings=WorkerSettings(block_ms=10, linger_ms=0))
         fixed.ensure_group()
         assert fixed.run_once() >= 1
-        assert _audited("staff.logout", actor_user_id=ops.teacher.id) == 1
+        assert audited("staff.logout", actor_user_id=ops.teacher.id) == 1
     expect(page.get_by_test_id(f"replay-result-{key}")).to_contain_text("已处理成功",
                                                                        timeout=10_000)
     _shot(page, shots, "dead-letters")
@@ -192,7 +186,7 @@ def test_a_bureau_admin_runs_the_operations_pages(
         assert client.post("/api/v1/auth/staff-login", json={
             "username": ops.names["colleague"], "password": password,
             "web_session": False}).status_code == 200
-        assert _audited("account.password_reset", actor_user_id=ops.admin.id) == 1
+        assert audited("account.password_reset", actor_user_id=ops.admin.id) == 1
 
     # --- 5. 通知送达: the counts, then the failed ones only ------------------------------
     page.goto(console.url + "/console/ops/notices")

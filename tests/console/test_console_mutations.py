@@ -27,8 +27,7 @@ from sqlalchemy import Connection, func, select
 
 import tests.test_staff_scope as scope_table
 from backend.audit.models import AuditEvent
-from tests.console.test_web_session import csrf_of
-from tests.factories import STAFF_PASSWORD
+from tests.console._support import web_console
 from tests.scope_world import ADMIN_A, ADMIN_B, STAFF_A1, STAFF_A2, World, png
 from tests.test_staff_scope import (
     API,
@@ -102,15 +101,6 @@ def _rows() -> list[Any]:
     return rows
 
 
-def _signed_in(app: Flask, world: World, caller: str) -> tuple[FlaskClient, str]:
-    """A browser of the caller's own, signed in to the console, and its page's CSRF token."""
-    browser = app.test_client()
-    response = browser.post(f"{API}/auth/staff-login", json={
-        "username": world.usernames[caller], "password": STAFF_PASSWORD})
-    assert response.status_code == 200, response.get_json()
-    return browser, csrf_of(browser)
-
-
 def _send(browser: FlaskClient, world: World, case: Case, token: str | None) -> Any:
     """The row's request with the cookie alone, and the token when given."""
     headers = {"X-CSRF-Token": token} if token is not None else {}
@@ -133,9 +123,9 @@ def test_the_console_action_needs_the_token_is_scoped_and_audited(
         app: Flask, connection: Connection, world: World, case: Case) -> None:
     insider = _insider(case)
     assert insider is not None
-    browser, token = _signed_in(app, world, insider)
+    browser, token = web_console(app, world.usernames[insider])
     # Signing in writes the account's last login: everyone signs in before the snapshot.
-    outsiders = {caller: _signed_in(app, world, caller) for caller in (STAFF_A2, ADMIN_B)
+    outsiders = {caller: web_console(app, world.usernames[caller]) for caller in (STAFF_A2, ADMIN_B)
                  if caller in case.outsiders and case.expect[caller] != 403}
     before = database(connection)
     audits = _audit_rows(connection)

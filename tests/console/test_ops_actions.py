@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.audit.models import AuditEvent
 from backend.core.db import db
@@ -20,7 +19,7 @@ from backend.core.jobs import INTAKE, dead_letter_key
 from backend.core.redis import redis_store
 from backend.identity.models import IdentityDispute
 from tests.console._ops_support import Ops, build_ops, submission_dead_letter
-from tests.console.test_web_session import csrf_of, login
+from tests.console._support import audited, web_console
 
 
 @dataclass(frozen=True)
@@ -82,42 +81,30 @@ def ops(session: Any) -> Ops:
     return build_ops()
 
 
-def _audited(action: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == action)) or 0
-
-
-def _web(app: Flask, username: str) -> tuple[FlaskClient, str]:
-    """A browser of its own, signed in to the console: the client and the page's CSRF token."""
-    web = app.test_client()
-    assert login(web, username).status_code == 200
-    return web, csrf_of(web)
-
-
 @pytest.mark.parametrize("action", ACTIONS, ids=[a.name for a in ACTIONS])
-def test_the_ops_action_needs_the_csrf_token_is_scoped_and_audited(
+def test_the_ops_action_needs_the_csrf_token_is_scoped_andaudited(
         app: Flask, ops: Ops, action: Action) -> None:
     method, path, body = action.prepare(ops)
-    bureau, token = _web(app, ops.names["admin"])
-    before, state = _audited(action.audit), action.state(ops)
+    bureau, token = web_console(app, ops.names["admin"])
+    before, state = audited(action.audit), action.state(ops)
 
     no_token = bureau.open(path, method=method, json=body)
     assert no_token.status_code == 403
     assert no_token.get_json()["error"]["code"] == "CSRF_FAILED"
     forged = bureau.open(path, method=method, json=body, headers={"X-CSRF-Token": "forged"})
     assert forged.status_code == 403
-    assert _audited(action.audit) == before and action.state(ops) == state
+    assert audited(action.audit) == before and action.state(ops) == state
 
-    other, other_token = _web(app, ops.names["other_admin"])
+    other, other_token = web_console(app, ops.names["other_admin"])
     outside = other.open(path, method=method, json=body, headers={"X-CSRF-Token": other_token})
     assert outside.status_code == 404, outside.get_json()
-    assert _audited(action.audit) == before and action.state(ops) == state
+    assert audited(action.audit) == before and action.state(ops) == state
 
     done = bureau.open(path, method=method, json=body, headers={"X-CSRF-Token": token})
     assert done.status_code == action.status, done.get_json()
     db.session.expire_all()
     assert action.state(ops) != state
-    assert _audited(action.audit) == before + 1
+    assert audited(action.audit) == before + 1
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == action.audit)
                               .order_by(AuditEvent.id.desc()))
     assert event is not None and event.actor_role == "bureau_admin"

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.admission.models import PriorityTier
 from backend.audit.models import AuditEvent
@@ -19,7 +18,7 @@ from backend.core.db import db
 from backend.schools.models import SeatPlan
 from backend.seasons.models import Season, SeasonPhase, SeasonStatus
 from tests.admission._support import County, build_county
-from tests.console.test_web_session import csrf_of, login
+from tests.console._support import audited, web_console
 from tests.factories import make_season
 
 Prepared = tuple[str, str, Any]
@@ -90,11 +89,6 @@ def county(session: Any, login_staff: Callable[[str, str], dict[str, Any]]) -> C
     return build_county(login_staff)
 
 
-def _audited(action: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == action)) or 0
-
-
 def _state() -> list[Any]:
     """The seasons, their phases, seat plans and tiers as the database has them."""
     db.session.expire_all()
@@ -109,36 +103,29 @@ def _state() -> list[Any]:
                    db.session.scalars(select(PriorityTier)))]
 
 
-def _web(app: Flask, username: str) -> tuple[FlaskClient, str]:
-    """A browser of its own, signed in to the console: the client and the page's CSRF token."""
-    web = app.test_client()
-    assert login(web, username).status_code == 200
-    return web, csrf_of(web)
-
-
 @pytest.mark.parametrize("action", ACTIONS, ids=[a.name for a in ACTIONS])
-def test_the_console_action_needs_the_csrf_token_is_scoped_and_audited(
+def test_the_console_action_needs_the_csrf_token_is_scoped_andaudited(
         app: Flask, county: County, action: Action) -> None:
     method, path, body = action.prepare(county)
-    bureau, token = _web(app, county.usernames["bureau"])
-    before, audited = _state(), _audited(action.audit)
+    bureau, token = web_console(app, county.usernames["bureau"])
+    before, rows = _state(), audited(action.audit)
 
     no_token = bureau.open(path, method=method, json=body)
     assert no_token.status_code == 403
     assert no_token.get_json()["error"]["code"] == "CSRF_FAILED"
     forged = bureau.open(path, method=method, json=body, headers={"X-CSRF-Token": "forged"})
     assert forged.status_code == 403
-    assert _state() == before and _audited(action.audit) == audited
+    assert _state() == before and audited(action.audit) == rows
 
-    other, other_token = _web(app, county.usernames["other_bureau"])
+    other, other_token = web_console(app, county.usernames["other_bureau"])
     outside = other.open(path, method=method, json=body, headers={"X-CSRF-Token": other_token})
     assert outside.status_code == 404, outside.get_json()
-    assert _state() == before and _audited(action.audit) == audited
+    assert _state() == before and audited(action.audit) == rows
 
     done = bureau.open(path, method=method, json=body, headers={"X-CSRF-Token": token})
     assert done.status_code == action.status, done.get_json()
     assert _state() != before
-    assert _audited(action.audit) == audited + 1
+    assert audited(action.audit) == rows + 1
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == action.audit)
                               .order_by(AuditEvent.id.desc()))
     assert event is not None and event.actor_role == "bureau_admin"
@@ -146,9 +133,9 @@ def test_the_console_action_needs_the_csrf_token_is_scoped_and_audited(
 
 
 def test_the_pages_are_the_bureaus_only(app: Flask, county: County) -> None:
-    staff, _token = _web(app, county.usernames["a"])
+    staff, _token = web_console(app, county.usernames["a"])
     for path in ("/console/settings/season", "/console/admission/seat-plans"):
         assert staff.get(path).status_code == 404
-    bureau, _token = _web(app, county.usernames["bureau"])
+    bureau, _token = web_console(app, county.usernames["bureau"])
     for path in ("/console/settings/season", "/console/admission/seat-plans"):
         assert bureau.get(path).status_code == 200
