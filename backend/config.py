@@ -113,9 +113,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # The console's web session ends after this long without a request (an unattended
         # office PC signs itself out); STAFF_SESSION_TTL_SECONDS bounds it in any case.
         "STAFF_WEB_IDLE_SECONDS": env_int(env, "STAFF_WEB_IDLE_SECONDS", 30 * 60),
-        # Secure cookie with the __Host- name; unset: only when APP_ENV is production.
+        # A parent's PC session (signed in by scanning a mini-program code, docs/PC_LOGIN.md):
+        # its idle timeout and its latest end.
+        "PARENT_WEB_IDLE_SECONDS": env_int(env, "PARENT_WEB_IDLE_SECONDS", 30 * 60),
+        "PARENT_WEB_MAX_SECONDS": env_int(env, "PARENT_WEB_MAX_SECONDS", 8 * 3600),
+        # How long a PC sign-in's code may be scanned and confirmed; how many sign-ins an
+        # address may start; which build of the mini-program the code opens.
+        "PC_LOGIN_TTL_SECONDS": env_int(env, "PC_LOGIN_TTL_SECONDS", 120),
+        "PC_LOGIN_LIMIT_PER_ADDRESS": env_str(env, "PC_LOGIN_LIMIT_PER_ADDRESS", "20/minute"),
+        "PC_LOGIN_ENV_VERSION": _env_version(env),
         # How often the console's overview asks for the live counts again.
         "CONSOLE_REFRESH_SECONDS": env_int(env, "CONSOLE_REFRESH_SECONDS", 15),
+        # Secure web cookies (__Host- / __Secure- names), staff's and parents'; unset: only
+        # when APP_ENV is production.
         "STAFF_WEB_COOKIE_SECURE": env_bool(
             env, "STAFF_WEB_COOKIE_SECURE",
             env_str(env, "APP_ENV", "development") == "production"),
@@ -175,6 +185,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CLAIM_LIMIT_PER_CALLER": env_str(env, "CLAIM_LIMIT_PER_CALLER", "10/hour"),
         "CLAIM_LIMIT_PER_ADDRESS": env_str(env, "CLAIM_LIMIT_PER_ADDRESS", "200/hour"),
     }
+
+
+def _env_version(env: Mapping[str, str]) -> str:
+    """PC_LOGIN_ENV_VERSION: release (the published build), trial or develop."""
+    value = env_str(env, "PC_LOGIN_ENV_VERSION", "release")
+    if value not in ("release", "trial", "develop"):
+        raise ConfigError(f"PC_LOGIN_ENV_VERSION must be release, trial or develop, "
+                          f"got {value!r}")
+    return value
 
 
 def _miniprogram_state(env: Mapping[str, str]) -> str:

@@ -1,15 +1,22 @@
-"""Accounts API: WeChat and staff login, logout, the caller, staff accounts."""
+"""Accounts API: WeChat, staff and PC login, logout, the caller, staff accounts."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from backend.accounts import services, web
+from backend.accounts import pc_login, services, web
 from backend.accounts.schemas import (
     LoginOut,
     MeOut,
     PasswordResetIn,
     PasswordResetOut,
+    PcLoginDecisionIn,
+    PcLoginDecisionOut,
+    PcLoginIn,
+    PcLoginOut,
+    PcLoginScanIn,
+    PcLoginScanOut,
+    PcLoginStateOut,
     StaffAccountIn,
     StaffAccountList,
     StaffAccountOut,
@@ -22,6 +29,7 @@ from backend.accounts.serializers import me_out, staff_account_out, user_out
 from backend.core.api import api
 from backend.core.auth import current_user, require_login, require_roles
 from backend.core.ratelimit import address_key, limiter
+from backend.core.timeutil import local_iso
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1")
 
@@ -55,8 +63,68 @@ def logout() -> Response:
     services.logout(current_user(), g.current_session)
     response = Response(status=204)
     if g.current_session.web:
-        web.clear_session_cookie(response)
+        web.clear_session_cookie(response, web.kind_of(g.current_session.role))
     return response
+
+
+@bp.post("/auth/pc-login")
+@limiter.limit(lambda: current_app.config["PC_LOGIN_LIMIT_PER_ADDRESS"], key_func=address_key)
+@api(body=PcLoginIn, response=PcLoginOut, status=201, errors=(429,))
+def start_pc_login(body: PcLoginIn) -> Response:
+    """Start signing in on this PC by scanning a mini-program code; the sign-in is bound to
+    this browser by an HttpOnly, SameSite=Strict cookie (docs/PC_LOGIN.md)."""
+    started = pc_login.start(request.headers.get("User-Agent", ""), request.remote_addr)
+    out = PcLoginOut(id=started.id, expires_in=started.expires_in,
+                     qr_url=f"{pc_login.URL_PREFIX}{started.id}/qr.png")
+    response = jsonify(out.model_dump(mode="json"))
+    response.status_code = 201
+    pc_login.set_binding_cookie(response, started)
+    return response
+
+
+@bp.get("/auth/pc-login/<login_id>/qr.png")
+@limiter.limit(lambda: current_app.config["PC_LOGIN_LIMIT_PER_ADDRESS"], key_func=address_key)
+@api(produces="image/png", errors=(404, 410, 429, 503))
+def pc_login_qr(login_id: str) -> Response:
+    """The sign-in's mini-program code (PNG), for the browser that started it only."""
+    png = pc_login.qr_png(login_id, pc_login.binding_secret())
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/auth/pc-login/<login_id>")
+@api(response=PcLoginStateOut, errors=(404,))
+def pc_login_state(login_id: str) -> Response:
+    """The sign-in's state, for the browser that started it (any other: 404); `confirmed`
+    is answered once and sets the parent's web session cookie."""
+    polled = pc_login.poll(login_id, pc_login.binding_secret())
+    out = PcLoginStateOut(state=polled.state, expires_in=polled.expires_in)  # type: ignore[arg-type]
+    response = jsonify(out.model_dump(mode="json"))
+    response.headers["Cache-Control"] = "no-store"
+    if polled.web_token:
+        pc_login.clear_binding_cookie(response, login_id)
+        web.start_browser_session(response, polled.web_token, web.PARENT)
+    return response
+
+
+@bp.post("/auth/pc-login/scan")
+@require_roles("parent", web=False)
+@api(body=PcLoginScanIn, response=PcLoginScanOut, errors=(404, 409, 410))
+def scan_pc_login(body: PcLoginScanIn) -> PcLoginScanOut:
+    """The phone scanned a PC's code: the sign-in is now this parent's; answers where the PC
+    is (time, browser, address prefix) for the parent to check. Bearer token only."""
+    details = pc_login.scan(current_user(), body.scene)
+    return PcLoginScanOut(requested_at=local_iso(details.requested_at) or "",
+                          browser=details.browser, os=details.os, address=details.address,
+                          expires_in=details.expires_in)
+
+
+@bp.post("/auth/pc-login/confirm")
+@require_roles("parent", web=False)
+@api(body=PcLoginDecisionIn, response=PcLoginDecisionOut, errors=(404, 409, 410))
+def decide_pc_login(body: PcLoginDecisionIn) -> PcLoginDecisionOut:
+    """The parent who scanned confirms (the PC is signed in to this account) or refuses."""
+    state = pc_login.decide(current_user(), body.scene, body.decision == "confirm")
+    return PcLoginDecisionOut(state=state)  # type: ignore[arg-type]
 
 
 @bp.get("/me")

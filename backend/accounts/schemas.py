@@ -133,3 +133,61 @@ class PasswordResetOut(BaseModel):
     password: str | None = Field(
         default=None, description="the generated password (only when none was given); it is "
                                   "stored hashed and cannot be shown again")
+
+
+# --- signing in on a PC by scanning a mini-program code (docs/PC_LOGIN.md) --------------------
+
+
+class PcLoginIn(BaseModel):
+    """Start a sign-in on this PC (an empty JSON object: the API only takes JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PcLoginOut(BaseModel):
+    """A sign-in waiting for the phone; its code is at `qr_url` (for this browser only)."""
+
+    id: str
+    expires_in: int = Field(description="seconds the code may still be scanned and confirmed")
+    qr_url: str
+
+
+PcLoginState = Literal["pending", "scanned", "confirmed", "refused", "expired"]
+
+
+class PcLoginStateOut(BaseModel):
+    """Where the sign-in stands; `confirmed` comes once, with the parent's web session cookie."""
+
+    state: PcLoginState
+    expires_in: int = Field(description="seconds left to scan and confirm (0 once ended)")
+
+
+class PcLoginScanIn(BaseModel):
+    """The scene of the scanned code (decodeURIComponent(options.scene))."""
+
+    model_config = ConfigDict(extra="forbid")
+    scene: str = Field(min_length=1, max_length=64)
+
+
+class PcLoginScanOut(BaseModel):
+    """Where the sign-in comes from, for the parent to check before confirming."""
+
+    requested_at: str = Field(description="when the PC asked, Beijing time (+08:00)")
+    browser: str = Field(description="the PC's browser, from its User-Agent, e.g. Chrome 126")
+    os: str = Field(description="the PC's system, e.g. Windows 10/11")
+    address: str = Field(description="the network the PC is on, e.g. 36.112.*.*")
+    expires_in: int
+
+
+class PcLoginDecisionIn(BaseModel):
+    """The parent's answer on the phone."""
+
+    model_config = ConfigDict(extra="forbid")
+    scene: str = Field(min_length=1, max_length=64)
+    decision: Literal["confirm", "refuse"]
+
+
+class PcLoginDecisionOut(BaseModel):
+    """The sign-in after the answer."""
+
+    state: Literal["confirmed", "refused"]

@@ -124,14 +124,23 @@ def _session_after_commit(user: User, ttl: int, session_key: str | None = None) 
     return token
 
 
-def _web_session_after_commit(user: User, max_seconds: int) -> str:
+def _web_session_after_commit(user: User, max_seconds: int, idle_setting: str) -> str:
     # Like the bearer token: usable only once the login's transaction has committed.
     token, csrf = new_token(), new_token()
     user_id, role = user.id, user.role.value
-    idle = int(current_app.config["STAFF_WEB_IDLE_SECONDS"])
+    idle = int(current_app.config[idle_setting])
     after_commit(lambda: store_web_session(token, user_id, role, csrf, idle_seconds=idle,
                                            max_seconds=max_seconds), essential=True)
     return token
+
+
+def start_parent_web_session(user: User) -> str:
+    """A parent's PC session (cookie + CSRF token) once the request commits; its token."""
+    if user.role is not Role.PARENT or not user.is_active:
+        raise ApiError(403, "ACCOUNT_DISABLED", "该账号已停用，请联系教育局")
+    user.last_login_at = utcnow()
+    max_seconds = int(current_app.config["PARENT_WEB_MAX_SECONDS"])
+    return _web_session_after_commit(user, max_seconds, "PARENT_WEB_IDLE_SECONDS")
 
 
 def _attempt_keys(username: str, fingerprint: str | None) -> list[tuple[str, int]]:
@@ -199,7 +208,8 @@ def login_staff(username: str, password: str, client_address: str | None, *,
     user.last_login_at = utcnow()
     ttl = int(current_app.config["STAFF_SESSION_TTL_SECONDS"])
     token = _session_after_commit(user, ttl)
-    web_token = _web_session_after_commit(user, ttl) if web_session else None
+    web_token = _web_session_after_commit(user, ttl, "STAFF_WEB_IDLE_SECONDS") \
+        if web_session else None
     enqueue_after_commit("audit.record", {
         "action": "staff.login", "actor_user_id": user.id, "actor_role": user.role.value,
         "object_type": "user", "object_id": user.id, "client_fingerprint": fingerprint,
@@ -228,9 +238,10 @@ def user_for_session(info: SessionInfo) -> tuple[User | None, SessionInfo | None
 def logout(user: User, info: SessionInfo) -> None:
     """Revoke the caller's token (or web session) at once."""
     revoke_session(info)
-    if user.is_staff:
+    if user.is_staff or info.web:
         enqueue_after_commit("audit.record", {
-            "action": "staff.logout", "actor_user_id": user.id, "actor_role": user.role.value,
+            "action": "staff.logout" if user.is_staff else "parent.web_logout",
+            "actor_user_id": user.id, "actor_role": user.role.value,
             "object_type": "user", "object_id": user.id,
         })
 

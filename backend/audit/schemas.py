@@ -12,6 +12,9 @@ AUDIT_PAGE_SIZE_MAX = 100
 # Every action the platform records, in the words the console shows.
 ACTION_NAMES = {
     "staff.login": "登录", "staff.login_failed": "登录失败", "staff.logout": "退出登录",
+    "pc_login.requested": "电脑端请求扫码登录", "pc_login.scanned": "手机扫码（电脑端登录）",
+    "pc_login.confirmed": "手机确认电脑端登录", "pc_login.refused": "手机拒绝电脑端登录",
+    "pc_login.signed_in": "电脑端登录", "parent.web_logout": "电脑端退出登录",
     "account.create": "新建账号", "account.update": "修改账号",
     "account.password_reset": "重置密码",
     "child.reveal": "查看完整信息", "upload.view": "查看材料",

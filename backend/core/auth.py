@@ -1,10 +1,14 @@
 """Who is calling: bearer-token authentication and role checks as decorators.
 
 Core knows tokens (`backend.core.sessions`), not users: the accounts domain registers, at
-start-up, the loaders that turn a bearer token or the staff web cookie into a user
+start-up, the loaders that turn a bearer token or a web session cookie into a user
 (`register_loaders`). The hot paths that must not read the database use `require_session`,
 built on `read_session` — one Redis round trip for the session and its rate-limit windows,
 to which a caller may add the keys it needs (the registration intake does).
+
+Web session cookies: the staff console's and the parent's PC session. A view reads the
+cookie of the roles it is open to (never another's), only when no bearer token was sent;
+the accounts domain checks the CSRF token of a mutation and restarts the idle clock.
 """
 
 from __future__ import annotations
@@ -23,9 +27,20 @@ from backend.core.sessions import SessionInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# (user, session) or (None, None): a bearer token's, or the staff web cookie's.
+# (user, session) or (None, None): a bearer token's.
 BearerLoader = Callable[[str], tuple[Any, SessionInfo | None]]
-CookieLoader = Callable[[], tuple[Any, SessionInfo | None]]
+
+
+@dataclass(frozen=True)
+class WebCookie:
+    """How the accounts domain reads the web session cookies, for a view open to `roles`."""
+
+    # The user and session of the cookie (a database read), or (None, None).
+    load: Callable[[Sequence[str]], tuple[Any, SessionInfo | None]]
+    # The cookie's raw token, for the Redis-only paths that read the session themselves.
+    token: Callable[[Sequence[str]], str | None]
+    # Accept a web session read that way: its role, the CSRF token, the idle clock.
+    admit: Callable[[SessionInfo, Sequence[str]], bool]
 
 
 @dataclass(frozen=True)
@@ -33,12 +48,12 @@ class Loaders:
     """How the app turns credentials into users (registered by the accounts domain)."""
 
     bearer: BearerLoader
-    cookie: CookieLoader | None = None
+    cookie: WebCookie | None = None
 
 
 def register_loaders(app: Flask, *, bearer: BearerLoader,
-                     cookie: CookieLoader | None = None) -> None:
-    """Tell core how to load the user of a bearer token and of the staff web cookie."""
+                     cookie: WebCookie | None = None) -> None:
+    """Tell core how to load the user of a bearer token and of the web session cookies."""
     app.extensions["auth_loaders"] = Loaders(bearer=bearer, cookie=cookie)
 
 
@@ -62,16 +77,16 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def _authenticate(*, cookie: bool = False) -> Any:
+def _authenticate(cookie_roles: Sequence[str] = ()) -> Any:
     if "current_user" in g:
         return g.current_user
     loaders = _loaders()
     token = bearer_token()
     user, session = loaders.bearer(token) if token else (None, None)
-    if token is None and cookie and loaders.cookie is not None:
-        # The console's web session, for views open to staff (never parent-only ones);
-        # a mutating request must carry its CSRF token (backend/accounts/web.py).
-        user, session = loaders.cookie()
+    if token is None and cookie_roles and loaders.cookie is not None:
+        # A web session, from the cookie of the view's roles only (a staff cookie never
+        # opens a parent-only view); a mutation must carry its CSRF token (accounts/web.py).
+        user, session = loaders.cookie.load(cookie_roles)
     if user is None:
         raise _unauthenticated()
     g.current_user = user
@@ -84,17 +99,18 @@ def current_user() -> Any:
     return _authenticate()
 
 
-def require_roles(*roles: str) -> Callable[[F], F]:
+def require_roles(*roles: str, web: bool = True) -> Callable[[F], F]:
     """Allow a view only to authenticated users with one of `roles` (401, then 403).
 
-    Views open to a staff role also accept the staff web session cookie.
+    The view also accepts the web session cookie of its roles (the staff console's, the
+    parent's PC session) unless `web` is False: then only a bearer token (the phone).
     """
-    accepts_cookie = not STAFF_SET.isdisjoint(roles)
+    cookie_roles = roles if web else ()
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = _authenticate(cookie=accepts_cookie)
+            user = _authenticate(cookie_roles)
             if user.role.value not in roles:
                 raise ApiError(403, "FORBIDDEN", "没有权限执行此操作")
             return view(*args, **kwargs)
@@ -107,15 +123,20 @@ def require_roles(*roles: str) -> Callable[[F], F]:
 
 def read_session(limits: Sequence[str] = (),
                  keys: Callable[[], Sequence[str]] | None = None,
+                 web_roles: Sequence[str] = (),
                  ) -> tuple[SessionInfo | None, dict[str, Any]]:
-    """The bearer's session, its rate-limit windows and `keys()`' values in one round trip.
+    """The caller's session, its rate-limit windows and `keys()`' values in one round trip.
 
     `limits` names rate-limit settings (per caller, then per address), counted before
     anything else is looked at (429 when over). `keys` is asked only when a token was sent;
-    its values come back by key. A staff web session is never accepted as a bearer.
+    its values come back by key. A web session is never accepted as a bearer; without a
+    bearer token, the web session cookie of `web_roles` is read instead (same round trip;
+    its CSRF check and idle clock come after it).
     """
-    token = bearer_token() or ""
-    hashed = sessions.hashed_token(token)
+    token = bearer_token()
+    web = _loaders().cookie if token is None and web_roles else None
+    web_token = web.token(web_roles) if web is not None else None
+    hashed = sessions.hashed_token(token or web_token or "")
     # The caller's window is keyed by its token, so it is counted even when the token
     # turns out to be invalid; the second window is the address.
     windows = (f"t:{hashed[:24]}" if hashed else ratelimit.address_key(),
@@ -134,6 +155,8 @@ def read_session(limits: Sequence[str] = (),
     if limited:
         ratelimit.raise_if_limited(replies[-1])
     info = sessions.session_from(replies[0], hashed) if hashed else None
+    if info is not None and web is not None and web_token is not None:
+        return (info if info.web and web.admit(info, web_roles) else None), values
     return (None if info is not None and info.web else info), values
 
 
@@ -147,18 +170,20 @@ def admit(info: SessionInfo | None, roles: Sequence[str]) -> SessionInfo:
     return info
 
 
-def require_session(*roles: str, limits: Sequence[str] = ()) -> Callable[[F], F]:
+def require_session(*roles: str, limits: Sequence[str] = (),
+                    web: bool = True) -> Callable[[F], F]:
     """Like require_roles, from the Redis session alone (no database read).
 
     For the few hot paths that must work at the opening minute and while the database is
     briefly unavailable; disabling an account revokes its sessions, so this stays exact.
     `limits` are counted in the same Redis round trip as the session read.
     """
+    web_roles = roles if web else ()
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            admit(read_session(limits)[0], roles)
+            admit(read_session(limits, web_roles=web_roles)[0], roles)
             return view(*args, **kwargs)
 
         wrapper._api_roles = roles  # type: ignore[attr-defined]
@@ -177,7 +202,6 @@ def current_user_id() -> int:
 
 ALL_ROLES = ("parent", "school_staff", "bureau_admin")
 STAFF = ("school_staff", "bureau_admin")
-STAFF_SET = frozenset(STAFF)
 require_login = require_roles(*ALL_ROLES)
 
 

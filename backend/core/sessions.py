@@ -23,7 +23,8 @@ class SessionInfo:
     user_id: int
     role: str
     token_hash: str
-    # A staff web session (cookie): its CSRF token and when it ends at the latest.
+    # A web session (cookie: the staff console's, a parent's PC session): its CSRF token
+    # and when it ends at the latest.
     web: bool = False
     csrf: str | None = None
     expires_at: float | None = None
@@ -89,12 +90,21 @@ def session_from(raw: Any, hashed: str) -> SessionInfo | None:
     return SessionInfo(user_id=int(data["uid"]), role=str(data["role"]), token_hash=hashed)
 
 
+# The user's session set lives as long as its longest session: never shortened.
+_EXTEND = """
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+"""
+
+
 def store_web_session(token: str, user_id: int, role: str, csrf: str, *,
                       idle_seconds: int, max_seconds: int) -> None:
-    """A staff web session: ends after `idle_seconds` without use, `max_seconds` at the latest.
+    """A web session: ends after `idle_seconds` without use, `max_seconds` at the latest.
 
     It lives in the same place as bearer sessions (so revoking a user's sessions ends it
     too) but is marked `web`: it is only ever accepted from the cookie, never as a bearer.
+    A parent's PC session is shorter than the phone's token: the set keeps the longer life.
     """
     token_hash = _hash(token)
     now = time.time()
@@ -106,7 +116,7 @@ def store_web_session(token: str, user_id: int, role: str, csrf: str, *,
                  ex=max(1, min(idle_seconds, max_seconds)))
         pipe.zadd(user_key, {token_hash: now + max_seconds})
         pipe.zremrangebyscore(user_key, "-inf", now)
-        pipe.expire(user_key, max_seconds)
+        pipe.eval(_EXTEND, 1, user_key, max_seconds)
         pipe.execute()
 
 

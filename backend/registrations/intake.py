@@ -234,8 +234,11 @@ def read_submitter(limits: tuple[str, ...]) -> tuple[SessionInfo | None, dict[st
 
     Runs before the body is validated (authentication and limits come first), so the keys
     are taken from the raw JSON; `cached_facts` reads whatever this could not interpret.
+    The caller is the phone's bearer token or, without one, a parent's PC session cookie
+    (read in the same trip; its CSRF token is checked after).
     """
-    return read_session(limits, keys=lambda: submit_keys(request.get_json(silent=True)))
+    return read_session(limits, keys=lambda: submit_keys(request.get_json(silent=True)),
+                        web_roles=("parent",))
 
 
 def cached_facts(cached: dict[str, Any], child_id: int,

@@ -9,9 +9,10 @@ JSON shapes and error codes, so the backend can talk to it through wechatpy
 exactly as it talks to ``https://api.weixin.qq.com/``.
 
 A ``/sim/...`` control surface stands in for the user's phone (login and phone
-codes, subscription taps) and lets tests inject faults, move the clock and
-inspect what was sent.  It has no authentication: never expose it beyond
-loopback and never point a production configuration at it.
+codes, subscription taps, the scenes of the mini-program codes it could scan) and
+lets tests inject faults, move the clock and inspect what was sent.  It has no
+authentication: never expose it beyond loopback and never point a production
+configuration at it.
 
 Run it with ``python -m backend.wechat.simulator --port 8090``.
 
@@ -239,6 +240,9 @@ class _State:
     clock_offset: float = 0.0
     face_sessions: dict[str, _FaceSession] = field(default_factory=dict)
     out_seq_nos: set[str] = field(default_factory=set)
+    # Every mini-program code issued, oldest first: what a phone could scan.
+    wxacodes: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=CALL_LOG_LIMIT))
 
 
 def _valid_time_point(text: str) -> bool:
@@ -641,6 +645,10 @@ class WeChatSimulator:
             width = 430
         # WeChat clamps width to 280..1280 px instead of rejecting it.
         width = max(280, min(1280, width))
+        with self.lock:
+            self._state.wxacodes.append({"page": page or "", "scene": scene,
+                                         "env_version": env_version, "width": width,
+                                         "issued_at": self.now()})
         qr = qrcode.QRCode(border=2)
         qr.add_data(f"wxacode:{page or ''}?scene={scene}")
         qr.make(fit=True)
@@ -649,6 +657,12 @@ class WeChatSimulator:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         return buffer.getvalue()
+
+    def wxacodes(self, page: str | None = None) -> list[dict[str, Any]]:
+        """The mini-program codes issued, oldest first, optionally for one page."""
+        with self.lock:
+            return [dict(code) for code in self._state.wxacodes
+                    if page is None or code["page"] == page]
 
     # --- content security ---------------------------------------------------------------
 
@@ -963,6 +977,8 @@ def index() -> Response:
                 "POST /sim/face-verify": "{verify_id, verify_ret=10000} -> finishes the face check",
                 "GET /sim/credits": "?openid=&template_id= -> {credits}",
                 "GET /sim/messages": "?openid= -> {messages}",
+                "GET /sim/wxacodes": "?page= -> {wxacodes: [{page, scene, env_version, "
+                                     "width, issued_at}]}",
                 "GET /sim/templates": "-> {templates}",
                 "POST /sim/templates": "{template_id, fields?} -> {templates}",
                 "GET /sim/sec-words": "-> {risky, review}",
@@ -1072,6 +1088,12 @@ def sim_credits() -> Response:
 def sim_messages() -> Response:
     """Return delivered subscribe messages, in order, for one openid or all."""
     return jsonify({"messages": _sim().messages(request.args.get("openid") or None)})
+
+
+@sim_api.get("/wxacodes")
+def sim_wxacodes() -> Response:
+    """The mini-program codes issued (page and scene), oldest first: what a phone could scan."""
+    return jsonify({"wxacodes": _sim().wxacodes(request.args.get("page") or None)})
 
 
 @sim_api.get("/templates")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -9,8 +10,10 @@ from typing import Any
 
 import pytest
 import requests
+import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from werkzeug.serving import make_server
@@ -438,6 +441,27 @@ def test_wxacode_returns_png(sim: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.mimetype == "image/png"
     assert response.data.startswith(PNG_SIGNATURE)
+
+
+def test_issued_wxacodes_are_listed_by_page_and_carry_their_scene(sim: FlaskClient) -> None:
+    token = get_token(sim)
+    pages = ("packages/account/pc-login/pc-login", "pages/home/home",
+             "packages/account/pc-login/pc-login")
+    images = [post_api(sim, "/wxa/getwxacodeunlimit", token,
+                       {"scene": f"l=scene{n}", "page": page}).data
+              for n, page in enumerate(pages)]
+    post_api(sim, "/wxa/getwxacodeunlimit", token, {"scene": "x" * 40})  # refused: not issued
+
+    issued = sim.get("/sim/wxacodes", query_string={"page": pages[0]}).get_json()["wxacodes"]
+
+    assert [code["scene"] for code in issued] == ["l=scene0", "l=scene2"]
+    assert issued[0]["page"] == pages[0] and issued[0]["env_version"] == "release"
+    assert len(sim.get("/sim/wxacodes").get_json()["wxacodes"]) == 3
+    # The picture says the same as the list: what a phone's camera would read.
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(images[2])))
+    assert decoded.text == f"wxacode:{pages[2]}?scene=l=scene2"
+    sim.post("/sim/reset")
+    assert sim.get("/sim/wxacodes").get_json()["wxacodes"] == []
 
 
 @pytest.mark.parametrize(
