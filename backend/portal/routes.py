@@ -3,14 +3,16 @@
 Plain server-rendered HTML with its own CSS and a small script (no CDN): policy
 announcements, the timeline, schools and zones, live counts (the script reads
 `/api/v1/stats/public`), and the county QR code that opens the mini-program. The poster
-links `/mp/...` open the same information in a browser.
+links `/mp/...` open the same information in a browser. `/pc/login` signs a parent in by
+scanning a mini-program code with WeChat (docs/PC_LOGIN.md); `/pc/` is where they land.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from backend.accounts.web import user_for_cookie
 from backend.admission import lists as admission_lists
 from backend.announcements import services as announcements
 from backend.authorities.models import EducationAuthority
@@ -24,6 +26,23 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 
 # Public, identical for everyone: browsers and proxies may keep the QR images a while.
 QR_CACHE = "public, max-age=3600"
+PARENT_ROLES = ("parent",)
+# The PC sign-in pages: our own files only, never framed (a framed sign-in page could be
+# dressed up as something else), never cached (the signed-in page carries the CSRF token).
+PC_PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@bp.after_request
+def _pc_page_headers(response: Response) -> Response:
+    if request.endpoint in ("portal.pc_login", "portal.pc_home"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = PC_PAGE_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def _authority() -> tuple[EducationAuthority, str | None] | None:
@@ -135,3 +154,30 @@ def admitted_list(code: str) -> str | tuple[str, int]:
         authority=authority, platform_name=posters.platform_name(authority),
         published=services.local_date(data["published_at"], authority.timezone),
         source_names=admission_lists.SOURCE_NAMES)
+
+
+def _pc_context() -> dict[str, object]:
+    found = _authority()
+    config = current_app.config
+    return {"platform_name": posters.platform_name(found[0]) if found
+            else "义务教育入学服务平台",
+            "ttl_minutes": max(int(config["PC_LOGIN_TTL_SECONDS"]) // 60, 1),
+            "idle_minutes": max(int(config["PARENT_WEB_IDLE_SECONDS"]) // 60, 1)}
+
+
+@bp.get("/pc/login")
+def pc_login() -> str | BaseResponse:
+    """电脑端登录: a mini-program code to scan with WeChat, its countdown and its state."""
+    user, _info = user_for_cookie(PARENT_ROLES, csrf=False)
+    if user is not None:
+        return redirect(url_for("portal.pc_home"))
+    return render_template("portal/pc_login.html", **_pc_context())
+
+
+@bp.get("/pc/")
+def pc_home() -> str | BaseResponse:
+    """Where a parent signed in on the PC lands: who they are, and 退出登录."""
+    user, info = user_for_cookie(PARENT_ROLES, csrf=False)
+    if user is None or info is None:
+        return redirect(url_for("portal.pc_login"))
+    return render_template("portal/pc_home.html", csrf_token=info.csrf, **_pc_context())
