@@ -12,6 +12,8 @@ module.exports = {
   wechatLogin: ['POST', '/api/v1/auth/wechat-login', { auth: false }],
   logout: ['POST', '/api/v1/auth/logout'],
   getMe: ['GET', '/api/v1/me'],
+  scanPcLogin: ['POST', '/api/v1/auth/pc-login/scan'],
+  decidePcLogin: ['POST', '/api/v1/auth/pc-login/confirm'],
 
   // identity
   bindIdentity: ['POST', '/api/v1/me/identity'],
