@@ -374,7 +374,8 @@ def scan(user: User, scene: str) -> PcDetails:
     if outcome == "scanned":
         _audit("pc_login.scanned", request_id, user)
         logger.info("pc login scanned id=%s user_id=%s", request_id, user.id)
-    return PcDetails(requested_at=dt.datetime.fromtimestamp(float(created), dt.UTC),
+    requested = dt.datetime.fromtimestamp(float(created), dt.UTC).replace(microsecond=0)
+    return PcDetails(requested_at=requested,
                      browser=browser, os=system, address=address,
                      expires_in=_left(exp, now))
 
@@ -403,7 +404,8 @@ def poll(request_id: str, secret: str) -> Polled:
     if state == "missing":
         raise _not_found()
     if state != "collected":
-        return Polled(state=state, expires_in=_left(rest[0], now) if state != "expired" else 0)
+        waiting = state in ("pending", "scanned")
+        return Polled(state=state, expires_in=_left(rest[0], now) if waiting else 0)
     user = db.session.get(User, int(rest[1]))
     if user is None:
         raise _not_found()

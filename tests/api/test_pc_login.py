@@ -159,6 +159,7 @@ def test_scan_confirm_and_the_pc_collects_its_session_once(
     assert details["address"] == "36.112.*.*" and details["expires_in"] > 100
     requested = dt.datetime.fromisoformat(details["requested_at"])
     assert requested.utcoffset() == dt.timedelta(hours=8)  # Beijing time
+    assert requested.microsecond == 0
     assert abs((requested - dt.datetime.now(dt.UTC)).total_seconds()) < 60
     assert state(pc, started).get_json()["state"] == "scanned"
 
@@ -264,7 +265,7 @@ def test_refusing_ends_the_sign_in(pc: FlaskClient, client: FlaskClient, phone: 
     refused = decide(client, parent["token"], scene, "refuse")
 
     assert refused.status_code == 200 and refused.get_json() == {"state": "refused"}
-    assert state(pc, started).get_json()["state"] == "refused"
+    assert state(pc, started).get_json() == {"state": "refused", "expires_in": 0}
     assert "parent_session" not in set_cookies(state(pc, started))
     for response in (decide(client, parent["token"], scene), scan(client, parent["token"], scene)):
         assert response.status_code == 409 and error_code(response) == "PC_LOGIN_USED"
