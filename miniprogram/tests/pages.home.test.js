@@ -85,6 +85,17 @@ describe('home', () => {
     await tap(page, '.scan')
     expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/schools/school/school?code=LX005' })
   })
+
+  test('扫一扫 on a PC\'s sign-in code opens 电脑端登录 with its scene', async () => {
+    publicCatalogue()
+    const scene = 'l=Ab3dEf7hIj1lMn5pQr9tUv'
+    wx.scanCode.mockImplementation(options => options.success({ result: '', scanType: 'WX_CODE',
+      path: `packages/account/pc-login/pc-login?scene=${encodeURIComponent(scene)}` }))
+    const page = await openPage('pages/home/home')
+    await tap(page, '.scan')
+    expect(wx.navigateTo).toHaveBeenCalledWith({
+      url: `/packages/account/pc-login/pc-login?scene=${encodeURIComponent(scene)}` })
+  })
 })
 
 describe('school page', () => {

@@ -37,3 +37,12 @@ test('what wx.scanCode read: a link, or a mini-program code path with its scene'
   expect(qr().parseScanResult({ result: '', path: 'pages/home/home?scene=s%3DLX004', scanType: 'WX_CODE' }))
     .toEqual({ type: 'school', code: 'LX004' })
 })
+
+test('a PC\'s sign-in code (电脑端登录) is told apart by its scene', () => {
+  const scene = 'l=Ab3dEf7hIj1lMn5pQr9tUv'
+  expect(qr().parseEntry({ scene: encodeURIComponent(scene) })).toEqual({ type: 'pc-login', scene })
+  expect(qr().parseScanResult({ result: '', scanType: 'WX_CODE',
+    path: `packages/account/pc-login/pc-login?scene=${encodeURIComponent(scene)}` }))
+    .toEqual({ type: 'pc-login', scene })
+  expect(qr().parseEntry({ scene: encodeURIComponent('l=short') })).toMatchObject({ type: 'unknown' })
+})

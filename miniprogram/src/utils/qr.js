@@ -4,8 +4,10 @@
  * - an ordinary-link QR code: options.q, the URL-encoded link, e.g.
  *   "https://<domain>/mp/s/LX001" (the same link opens the school's page in a browser).
  * A county poster carries "a=<authority>" or "<prefix>a/<authority>", or just the prefix.
+ * A PC's sign-in code (电脑端登录) carries "l=<22 letters and digits>".
  */
 const CODE = /^[0-9A-Za-z_-]{1,32}$/
+const PC_LOGIN = /^l=[0-9A-Za-z]{22}$/
 
 function safeDecode(value) {
   try {
@@ -24,10 +26,11 @@ function fromPairs(text) {
   return pairs
 }
 
-/** Parse options.scene ("s=LX001", "a=linxian"). */
+/** Parse options.scene ("s=LX001", "a=linxian", "l=<PC sign-in>"). */
 function parseScene(scene) {
   const text = safeDecode(String(scene || '')).trim()
   if (!text) return null
+  if (PC_LOGIN.test(text)) return { type: 'pc-login', scene: text }
   const pairs = fromPairs(text)
   if (pairs.s !== undefined) {
     return CODE.test(pairs.s) ? { type: 'school', code: pairs.s } : { type: 'unknown', raw: text }

@@ -62,6 +62,11 @@ Page(ui.page({
       getApp().globalData.authority = entry.code
       return false
     }
+    if (entry.type === 'pc-login') {
+      wx.navigateTo({ url: `/packages/account/pc-login/pc-login?scene=${encodeURIComponent(entry.scene)}` })
+      this.load()
+      return true
+    }
     if (entry.type === 'unknown') {
       wx.navigateTo({ url: `/packages/schools/unknown/unknown?raw=${encodeURIComponent(entry.raw || '')}` })
       this.load()
