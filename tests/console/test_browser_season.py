@@ -415,6 +415,7 @@ def school_enters_a_family_at_the_counter(j: Journey) -> Household:
     page.get_by_test_id("next").click()
     expect(page.get_by_test_id("summary")).to_contain_text(COUNTER_CHILD)
     page.get_by_test_id("documents-checked").check()
+    page.get_by_test_id("guardian-consent-given").check()
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("ticket-state")).to_contain_text("排队受理中")
     with j.console.exclusive():

@@ -4,25 +4,26 @@ on the database refuses a child without a consent."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, MetaData, Table, insert, text
 from sqlalchemy.exc import IntegrityError
 
 from backend.migrations.runner import upgrade
 from tests.databases import private_database
 
-NOW = "2025-05-01 08:00:00"
+NOW = dt.datetime(2025, 5, 1, 8, 0, tzinfo=dt.UTC)
 
 
 def _insert(engine: Engine, table: str, **row: Any) -> int:
-    columns = ", ".join(row)
-    values = ", ".join(f":{k}" for k in row)
+    """A row written as the schema stands (reflected, not the current models); its id."""
+    reflected = Table(table, MetaData(), autoload_with=engine)
     with engine.begin() as conn:
-        return int(conn.execute(text(
-            f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id"), row).scalar_one())
+        return int(conn.execute(
+            insert(reflected).values(**row).returning(reflected.c.id)).scalar_one())
 
 
 def _family(engine: Engine, n: int, region_id: int) -> tuple[int, int]:
@@ -33,9 +34,9 @@ def _family(engine: Engine, n: int, region_id: int) -> tuple[int, int]:
                        document_type="resident_id", relation="mother",
                        verification="self_declared", created_at=NOW, updated_at=NOW)
     child = _insert(engine, "children", guardian_id=guardian, name="王小示",
-                    document_type="resident_id", birth_date="2018-03-01", sex="male",
-                    hukou_region_id=region_id, hukou_address="", residence_address="", categories="[]",
-                    created_at=NOW, updated_at=NOW)
+                    document_type="resident_id", birth_date=dt.date(2018, 3, 1), sex="male",
+                    hukou_region_id=region_id, hukou_address="", residence_address="",
+                    categories=[], created_at=NOW, updated_at=NOW)
     return guardian, child
 
 
@@ -46,7 +47,8 @@ def test_existing_children_get_a_legacy_consent_and_new_ones_need_a_real_one(
                             division_code="141124", timezone="Asia/Shanghai", is_sample=False,
                             created_at=NOW, updated_at=NOW)
         region = _insert(engine, "regions", authority_id=authority, code="LG-001",
-                         name="示例镇", level="town", is_sample=False, created_at=NOW, updated_at=NOW)
+                         name="示例镇", level="town", is_sample=False, created_at=NOW,
+                         updated_at=NOW)
         families = [_family(engine, n, region) for n in range(3)]
 
         upgrade(url, "0013")
@@ -66,8 +68,9 @@ def test_existing_children_get_a_legacy_consent_and_new_ones_need_a_real_one(
                           agreed_at=NOW, channel="mini_program", created_at=NOW)
         assert consent > max(child for _guardian, child in families)
         row = {"guardian_id": guardian, "name": "王小二", "document_type": "resident_id",
-               "birth_date": "2018-04-01", "sex": "female", "hukou_region_id": region,
-               "hukou_address": "", "residence_address": "", "categories": "[]", "created_at": NOW, "updated_at": NOW}
+               "birth_date": dt.date(2018, 4, 1), "sex": "female", "hukou_region_id": region,
+               "hukou_address": "", "residence_address": "", "categories": [],
+               "created_at": NOW, "updated_at": NOW}
         _insert(engine, "children", consent_id=consent, **row)
         with pytest.raises(IntegrityError):
             _insert(engine, "children", **row)
