@@ -243,6 +243,11 @@ describe('nothing privacy-scoped before the agreement', () => {
     expect(problems).toEqual([])
   })
 
+  test('no <web-view>: the console needs no 业务域名 (README.md checklist)', () => {
+    const pages = walk(ROOT).filter(f => f.endsWith('.wxml') && fs.readFileSync(f, 'utf8').indexOf('<web-view') >= 0)
+    expect(pages.map(f => path.relative(ROOT, f))).toEqual([])
+  })
+
   test('location and files are not used, so the guide says no location is taken', () => {
     const source = walk(ROOT).filter(f => f.endsWith('.js')).map(f => fs.readFileSync(f, 'utf8')).join('\n')
     expect(source).not.toMatch(/wx\.(getLocation|getFuzzyLocation|chooseLocation|chooseMessageFile)\(/)
