@@ -15,8 +15,10 @@ from backend.migrations.runner import upgrade
 
 
 @contextmanager
-def private_database(tmp_path: Path, name: str = "private") -> Iterator[tuple[str, Engine]]:
-    """A migrated database of our own, for tests where another process commits rows.
+def private_database(tmp_path: Path, name: str = "private",
+                     revision: str = "head") -> Iterator[tuple[str, Engine]]:
+    """A migrated database of our own (at `revision`), for tests where another process
+    commits rows or a migration is run on rows written before it.
 
     Such tests cannot run in the per-test transaction that is rolled back, and must not
     leave committed rows where other tests count them. PostgreSQL: a fresh schema in
@@ -33,7 +35,7 @@ def private_database(tmp_path: Path, name: str = "private") -> Iterator[tuple[st
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     else:
         url = f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
-    upgrade(url)
+    upgrade(url, revision)
     engine = make_engine(url)
     saved = db.session_factory.kw.get("bind")
     db.bind_to(engine)

@@ -152,6 +152,14 @@ def make_guardian(user: User | None = None, *, id_number: str | None = None,
     return guardian
 
 
+def consent_for(guardian_id: int) -> Any:
+    """The consent the guardian gave in the mini-program: every child points at one."""
+    from backend.identity.models import ConsentChannel
+    from backend.identity.services import ConsentGiven
+
+    return ConsentGiven(ConsentChannel.MINI_PROGRAM).record(guardian_id)
+
+
 def make_child(guardian: Any, village: Region, *, birth: dt.date = dt.date(2018, 3, 1),
                name: str = "张小示", id_number: str | None = None) -> Any:
     """A child of `guardian` with household registration in `village`."""
@@ -164,6 +172,7 @@ def make_child(guardian: Any, village: Region, *, birth: dt.date = dt.date(2018,
         id_number_enc=pii.encrypt(number, "child.id_number"),
         id_number_index=pii.blind_index(number, "child.id_number"),
         birth_date=birth, sex=Sex.MALE, hukou_region_id=village.id,
+        consent=consent_for(guardian.id),
     )
     db.session.add(child)
     db.session.flush()

@@ -142,6 +142,7 @@ COUNTER_ENTRY = {
     "child": {"name": "冼代小", "id_number": "141124202003019190",
               "hukou": {"region_code": "{village_a}"}},
     "school_code": "{a1_code}", "basis": "hukou", "documents_checked": True,
+    "guardian_consent_given": True,
 }
 NOTE = {"note": "范围测试"}
 

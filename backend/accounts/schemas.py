@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.identity.schemas import ChildOut, GuardianOut
+from backend.identity.schemas import ChildOut, ConsentOut, GuardianOut
 
 
 class WeChatLoginIn(BaseModel):
@@ -53,6 +53,8 @@ class MeOut(UserOut):
 
     identity: GuardianOut | None = None
     children: list[ChildOut] = Field(default_factory=list)
+    consents: list[ConsentOut] = Field(
+        default_factory=list, description="the guardian's consent recorded for each child")
 
 
 class StaffAccountIn(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.accounts.models import Role, User
 from backend.accounts.schemas import MeOut, StaffAccountOut, UserOut
 from backend.core.timeutil import local_iso
-from backend.identity.serializers import child_out, guardian_out
+from backend.identity.serializers import child_out, consent_out, guardian_out
 from backend.identity.services import guardian_of
 
 
@@ -32,6 +32,7 @@ def me_out(user: User) -> MeOut:
 
         me.identity = guardian_out(guardian)
         me.children = [child_out(c, season_for(c)) for c in guardian.children]
+        me.consents = [consent_out(c) for c in guardian.children]
     return me
 
 

@@ -23,7 +23,15 @@ from backend.announcements.models import (
 )
 from backend.core import pii
 from backend.core.db import db
-from backend.identity.models import Child, DocumentType, Guardian, Relation, Sex
+from backend.identity.models import (
+    Child,
+    ConsentChannel,
+    DocumentType,
+    Guardian,
+    Relation,
+    Sex,
+)
+from backend.identity.services import ConsentGiven
 from backend.registrations.models import (
     Basis,
     Registration,
@@ -147,6 +155,8 @@ def _family(n: int, openid: str, season: Season, school: School, village_id: int
         id_number_index=pii.blind_index(number, "child.id_number"),
         birth_date=birth, sex=Sex.MALE if male else Sex.FEMALE, hukou_region_id=village_id,
         hukou_address="示例村1号",
+        # The demo families added their children in the mini-program, ticking the consent.
+        consent=ConsentGiven(ConsentChannel.MINI_PROGRAM).record(guardian.id),
     )
     db.session.add(child)
     db.session.flush()

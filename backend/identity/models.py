@@ -6,11 +6,19 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.accounts.models import User
-from backend.core.db import Base, TimestampMixin
+from backend.core.db import Base, TimestampMixin, utcnow
 from backend.core.types import str_enum
 from backend.schools.models import Region
 
@@ -77,13 +85,62 @@ class Guardian(TimestampMixin, Base):
     )
 
 
+class ConsentChannel(enum.Enum):
+    """Where the guardian gave the consent to process a child's personal information."""
+
+    MINI_PROGRAM = "mini_program"  # ticked in the mini-program before the child was saved
+    PC = "pc"  # ticked on the PC site
+    COUNTER = "counter"  # given in person at the school's counter (代报名), staff recorded it
+    # Written only by migration 0013 for children added before consent was recorded.
+    LEGACY = "legacy"
+
+
+LEGACY_CONSENT_VERSION = "legacy"
+
+
+class GuardianConsent(Base):
+    """A guardian's consent to the processing of a child's personal information
+    (《个人信息保护法》第三十一条: a child under 14 needs the guardian's consent): which
+    version of the consent text, when, and through which channel. Every child points at
+    its own consent (children.consent_id is NOT NULL), given by its own guardian."""
+
+    __tablename__ = "guardian_consents"
+    __table_args__ = (
+        # The children's composite foreign key (consent_id, guardian_id) points here.
+        UniqueConstraint("id", "guardian_id"),
+        CheckConstraint("version <> ''", name="version_not_empty"),
+        CheckConstraint("(channel = 'legacy') = (version = 'legacy')", name="legacy_version"),
+        CheckConstraint("(channel = 'legacy') = (agreed_at IS NULL)",
+                        name="agreed_unless_legacy"),
+        CheckConstraint("(channel = 'counter') = (recorded_by_user_id IS NOT NULL)",
+                        name="counter_names_staff"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    # NULL only for the legacy records: nobody agreed to anything then.
+    agreed_at: Mapped[dt.datetime | None]
+    channel: Mapped[ConsentChannel] = mapped_column(str_enum(ConsentChannel, "consent_channel"))
+    # The staff member who recorded a consent given at the counter.
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Child(TimestampMixin, Base):
     """A child a guardian registers; the ID number binds to one guardian account only."""
 
     __tablename__ = "children"
+    __table_args__ = (
+        # The consent must be one the child's own guardian gave.
+        ForeignKeyConstraint(["consent_id", "guardian_id"],
+                             ["guardian_consents.id", "guardian_consents.guardian_id"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    # The guardian's consent: no child without one (the database refuses it).
+    consent_id: Mapped[int] = mapped_column(unique=True)
     name: Mapped[str] = mapped_column(String(64))
     document_type: Mapped[DocumentType] = mapped_column(
         str_enum(DocumentType, "child_document_type")
@@ -104,6 +161,8 @@ class Child(TimestampMixin, Base):
     disability: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     guardian: Mapped[Guardian] = relationship(back_populates="children")
+    consent: Mapped[GuardianConsent] = relationship(
+        primaryjoin="Child.consent_id == GuardianConsent.id", foreign_keys=[consent_id])
     hukou_region: Mapped[Region] = relationship(foreign_keys=[hukou_region_id])
     residence_region: Mapped[Region | None] = relationship(foreign_keys=[residence_region_id])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.authorities.services import resolve_authority
@@ -11,14 +11,16 @@ from backend.core.auth import current_user, require_roles
 from backend.core.errors import ApiError
 from backend.identity import services
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES, UPLOAD_KIND_NAMES
-from backend.identity.models import Child
+from backend.identity.consent import CONSENT_TEXT, CONSENT_TITLE, CONSENT_VERSION
+from backend.identity.models import Child, ConsentChannel
 from backend.identity.schemas import (
     CategoryList,
     CategoryOut,
-    ChildIn,
+    ChildAddIn,
     ChildList,
     ChildOut,
     ChildPatch,
+    ConsentTextOut,
     DisputeAdminOut,
     DisputeIn,
     DisputeList,
@@ -39,9 +41,11 @@ from backend.identity.serializers import (
 )
 from backend.identity.verifiers import current_verifier
 from backend.seasons.models import Season
+from backend.seasons.schemas import AuthorityQuery
 from backend.seasons.services import current_season
 
 bp = Blueprint("identity", __name__, url_prefix="/api/v1")
+CONSENT_TEXT_CACHE = "public, max-age=300"
 
 
 class PhoneIn(BaseModel):
@@ -130,11 +134,35 @@ def list_children() -> ChildList:
 
 @bp.post("/me/children")
 @require_roles("parent")
-@api(body=ChildIn, response=ChildOut, status=201, errors=(409,))
-def add_child(body: ChildIn) -> ChildOut:
-    """Add a child; birth date and sex come from the ID number, eligibility at once."""
-    child = services.add_child(current_user(), body.model_dump())
+@api(body=ChildAddIn, response=ChildOut, status=201, errors=(409,))
+def add_child(body: ChildAddIn) -> ChildOut:
+    """Add a child with the guardian's consent to the current text (recorded with its time
+    and version); birth date and sex come from the ID number, eligibility at once."""
+    consent = services.consent_from_guardian(body.guardian_consent.version,
+                                             body.guardian_consent.agreed,
+                                             ConsentChannel.MINI_PROGRAM)
+    child = services.add_child(current_user(), body.model_dump(exclude={"guardian_consent"}),
+                               consent)
     return child_out(child, season_for(child))
+
+
+@bp.get("/privacy/consent-text")
+@api(query=AuthorityQuery, response=ConsentTextOut, errors=(404,))
+def get_consent_text(query: AuthorityQuery) -> Response:
+    """The guardian's consent text and its version (what POST /me/children must name), with
+    the current season's purge date; public and cacheable."""
+    try:
+        season = current_season(resolve_authority(query.authority).id)
+    except ApiError as exc:
+        if exc.code != "NO_CURRENT_SEASON":
+            raise
+        season = None
+    body = ConsentTextOut(version=CONSENT_VERSION, title=CONSENT_TITLE, text=CONSENT_TEXT,
+                          purge_personal_data_after=season.purge_personal_data_after
+                          if season else None)
+    response = jsonify(body.model_dump(mode="json"))
+    response.headers["Cache-Control"] = CONSENT_TEXT_CACHE
+    return response
 
 
 @bp.get("/me/children/<int:child_id>")

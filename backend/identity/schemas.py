@@ -157,6 +157,46 @@ class ChildIn(BaseModel):
     disability: DisabilityIn | None = None
 
 
+class GuardianConsentIn(BaseModel):
+    """The guardian ticked 我已阅读并同意 under the consent text of this version."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=32,
+                         description="the version of GET /privacy/consent-text shown")
+    agreed: bool = Field(description="must be true: the guardian agreed")
+
+
+class ChildAddIn(ChildIn):
+    """A child to add, with the guardian's consent to processing its personal information
+    (《个人信息保护法》第三十一条): without it, or to an older text, nothing is saved."""
+
+    guardian_consent: GuardianConsentIn
+
+
+ConsentChannelName = Literal["mini_program", "pc", "counter", "legacy"]
+
+
+class ConsentOut(BaseModel):
+    """The guardian's recorded consent for one child."""
+
+    child_id: int
+    version: str = Field(description="version of the consent text; legacy: the child was "
+                                     "added before consents were recorded")
+    agreed_at: str | None = Field(description="Beijing time; null for legacy records")
+    channel: ConsentChannelName = Field(
+        description="mini_program, pc, counter (given in person at the school) or legacy")
+
+
+class ConsentTextOut(BaseModel):
+    """The consent text a guardian agrees to before a child's data is saved."""
+
+    version: str
+    title: str
+    text: str
+    purge_personal_data_after: dt.date | None = Field(
+        description="the current season's purge date (null when not set yet)")
+
+
 class ChildPatch(BaseModel):
     """Fields a guardian may change (the ID number cannot change)."""
 

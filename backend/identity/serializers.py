@@ -13,6 +13,7 @@ from backend.identity.models import Child, Guardian, IdentityDispute
 from backend.identity.schemas import (
     AddressOut,
     ChildOut,
+    ConsentOut,
     DisputeAdminOut,
     DisputeOut,
     EligibilityOut,
@@ -86,6 +87,13 @@ def child_out(child: Child, season: Season | None) -> ChildOut:
                                    season_year=result.season_year,
                                    age_cutoff=result.age_cutoff),
     )
+
+
+def consent_out(child: Child) -> ConsentOut:
+    """The consent recorded for a child: version, time (Beijing) and channel."""
+    consent = child.consent
+    return ConsentOut(child_id=child.id, version=consent.version,
+                      agreed_at=local_iso(consent.agreed_at), channel=consent.channel.value)
 
 
 def dispute_out(dispute: IdentityDispute) -> DisputeOut:

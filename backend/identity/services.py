@@ -21,13 +21,16 @@ from backend.core.events import answered_yes
 from backend.core.sessions import revoke_all_sessions
 from backend.core.timeutil import zone
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
+from backend.identity.consent import CONSENT_VERSION
 from backend.identity.documents import ParsedDocument, parse_document
 from backend.identity.events import binding_transferred, child_changed, child_edit_asked
 from backend.identity.models import (
     Child,
+    ConsentChannel,
     DisputeStatus,
     DocumentType,
     Guardian,
+    GuardianConsent,
     IdentityDispute,
     Relation,
     Sex,
@@ -230,6 +233,41 @@ def _permit(permit: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+@dataclass(frozen=True)
+class ConsentGiven:
+    """A guardian's consent to the current text, about to be recorded with a new child."""
+
+    channel: ConsentChannel
+    recorded_by_user_id: int | None = None  # staff, for a consent given at the counter
+    version: str = CONSENT_VERSION
+
+    def record(self, guardian_id: int) -> GuardianConsent:
+        """The consent row for `guardian_id`'s new child (written with the child)."""
+        return GuardianConsent(guardian_id=guardian_id, version=self.version,
+                               agreed_at=utcnow(), channel=self.channel,
+                               recorded_by_user_id=self.recorded_by_user_id)
+
+
+def _consent_refused(code: str, message: str) -> ApiError:
+    # Shaped like a validation error, so the form shows it next to the consent box.
+    return ApiError(422, code, message, details={
+        "field": "guardian_consent",
+        "fields": [{"field": "guardian_consent", "type": code, "message": message}]})
+
+
+def consent_from_guardian(version: str, agreed: bool,
+                          channel: ConsentChannel) -> ConsentGiven:
+    """The consent the guardian ticked, if it is to the current text (else 422)."""
+    if not agreed:
+        raise _consent_refused(
+            "GUARDIAN_CONSENT_REQUIRED",
+            "保存孩子信息前，请阅读《儿童个人信息处理监护人同意书》并勾选同意")
+    if version != CONSENT_VERSION:
+        raise _consent_refused(
+            "GUARDIAN_CONSENT_OUTDATED", "同意书内容已更新，请重新阅读后勾选同意")
+    return ConsentGiven(channel=channel)
+
+
 def _child_conflict(index: str, guardian: Guardian) -> ApiError:
     owner = db.session.scalar(select(Child.guardian_id).where(Child.id_number_index == index))
     if owner == guardian.id:
@@ -238,8 +276,9 @@ def _child_conflict(index: str, guardian: Guardian) -> ApiError:
                     "该儿童已被其他家长账号添加。如有疑问，请携带户口簿联系报名学校核实处理")
 
 
-def add_child(user: User, data: dict[str, Any]) -> Child:
-    """Add a child to the caller's binding; the ID number binds to one guardian only."""
+def add_child(user: User, data: dict[str, Any], consent: ConsentGiven) -> Child:
+    """Add a child to the caller's binding with the guardian's consent recorded; the ID
+    number binds to one guardian only."""
     guardian = require_guardian(user)
     if len(guardian.children) >= MAX_CHILDREN:
         raise ApiError(422, "TOO_MANY_CHILDREN", f"每个账号最多添加 {MAX_CHILDREN} 名儿童")
@@ -265,13 +304,15 @@ def add_child(user: User, data: dict[str, Any]) -> Child:
         residence_address=residence.get("address", "") if residence else "",
         residence_permit=_permit(data.get("residence_permit")),
         categories=categories, disability=disability,
+        consent=consent.record(guardian.id),
     )
     db.session.add(child)
     _flush_unique(_child_conflict(index, guardian))
     # Registrations warm the intake's cache at commit, so the family can register even if
     # the database is briefly away at the opening minute.
     child_changed.send(child_ids=[child.id], added=True)
-    logger.info("child added guardian_id=%s child_id=%s", guardian.id, child.id)
+    logger.info("child added guardian_id=%s child_id=%s consent=%s/%s", guardian.id, child.id,
+                consent.channel.value, consent.version)
     return child
 
 

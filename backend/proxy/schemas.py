@@ -30,7 +30,8 @@ class ProxyRegistrationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     guardian: CounterGuardianIn
-    child: ChildIn = Field(description="the same fields and rules as POST /me/children")
+    child: ChildIn = Field(description="the same fields and rules as POST /me/children "
+                                       "(the consent is the field below)")
     school_code: str | None = Field(default=None, max_length=32,
                                     description="school staff: their own (may be left out); "
                                                 "bureau admins: required")
@@ -40,6 +41,10 @@ class ProxyRegistrationIn(BaseModel):
         description="documents staff scanned for this family (POST /uploads as staff)")
     documents_checked: Literal[True] = Field(
         description="the family's identity documents were checked at the counter")
+    guardian_consent_given: Literal[True] = Field(
+        description="the guardian read the consent text of GET /privacy/consent-text at the "
+                    "counter and agreed in person; recorded with the child (channel counter, "
+                    "the current version, the staff member) when the child is new")
 
 
 class SchoolRef(BaseModel):

@@ -26,7 +26,7 @@ from backend.core import pii
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
 from backend.identity import services as identity
-from backend.identity.models import Child, Guardian
+from backend.identity.models import Child, ConsentChannel, Guardian
 from backend.proxy.models import ClaimCode
 from backend.registrations import intake
 from backend.registrations import services as registrations
@@ -183,13 +183,15 @@ def _family(staff: User, holder: Guardian | None, guardian: dict[str, Any]) -> U
     return holder.user
 
 
-def _child(family: User, guardian: Guardian, data: dict[str, Any]) -> Child:
-    """The child: added to the family, or (entered before) its details brought up to date
-    unless a registration holds them."""
+def _child(staff: User, family: User, guardian: Guardian, data: dict[str, Any]) -> Child:
+    """The child: added to the family with the consent the guardian gave at the counter, or
+    (entered before, its consent recorded then) its details brought up to date unless a
+    registration holds them."""
     with _fields_of("child"):
         known = identity.child_in_family(guardian, data["document_type"], data["id_number"])
         if known is None:
-            return identity.add_child(family, data)
+            consent = identity.ConsentGiven(ConsentChannel.COUNTER, recorded_by_user_id=staff.id)
+            return identity.add_child(family, data, consent)
         try:
             return identity.update_child(family, known.id,
                                          {k: data.get(k) for k in CHILD_CHANGES})
@@ -226,7 +228,7 @@ def enter_registration(staff: User, *, guardian: dict[str, Any], child: dict[str
                 slip = _slip(staff, family, bound, known, school, now)
                 _audit_code(staff, family, known.id, "retry")
                 return Entry(slip=slip, family_user_id=family.id, receipt=earlier)
-    entered = _child(family, bound, child)
+    entered = _child(staff, family, bound, child)
     # Documents staff scanned for this family become the family's; the intake then checks
     # them exactly as a parent's (owned by the family, covering what the basis needs).
     transfer_uploads(staff.id, family.id, only=upload_ids)
@@ -240,7 +242,9 @@ def enter_registration(staff: User, *, guardian: dict[str, Any], child: dict[str
                  actor_role=staff.role.value, object_type="child", object_id=entered.id,
                  details={"family_user_id": family.id, "school_id": school.id,
                           "ticket": pending.ticket, "family_reused": holder is not None,
-                          "uploads": len(upload_ids), "documents_checked": True})
+                          "uploads": len(upload_ids), "documents_checked": True,
+                          "guardian_consent": {"channel": entered.consent.channel.value,
+                                               "version": entered.consent.version}})
 
     def queue() -> None:
         entry.receipt = intake.queue_entered(pending)

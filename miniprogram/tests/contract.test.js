@@ -94,6 +94,7 @@ test("the client's value names are the API's", () => {
   expect(Object.keys(domain.REGISTRATION_STATUS).sort()).toEqual(enumOf('RegistrationOut', 'status').sort())
   expect(Object.keys(domain.TICKET_STATE).sort()).toEqual(enumOf('TicketOut', 'state', 'registrations').sort())
   expect(subset(domain.SUBMIT_TEMPLATE_KEYS, enumOf('TemplateOut', 'key'))).toEqual([])
+  expect(Object.keys(domain.CONSENT_CHANNEL).sort()).toEqual(enumOf('ConsentOut', 'channel').sort())
 })
 
 test('which documents a registration needs is read from the API, not kept in the client', () => {

@@ -87,7 +87,6 @@ describe('admission result', () => {
       frozen_at: '2025-08-15T18:00:00+08:00', drawn_at: '2025-08-18T21:30:00+08:00', published_at: null,
       respond_by: null, admitted_count: 270, waitlist_count: 30, cancel_reason: null,
       evidence_url: '/api/v1/lotteries/4/evidence.json', tiers: [], result: [] })
-    wx.setClipboardData = jest.fn()
     const page = await openPage('pages/admission/lottery', { id: '4' })
     expect(text(page, '.commitment')).toBe('ab'.repeat(32))
     expect(text(page, '.public-source')).toBe('2025年8月18日 双色球开奖号码')

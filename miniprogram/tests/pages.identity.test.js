@@ -110,6 +110,14 @@ describe('children', () => {
     server.on('GET', '/api/v1/seasons/current', fx.season())
     server.on('GET', '/api/v1/regions', fx.regions())
     server.on('GET', '/api/v1/categories', fx.categories())
+    server.on('GET', '/api/v1/privacy/consent-text', fx.consentText())
+  }
+
+  async function fillChild(page) {
+    await fire(page, '.name', 'input', { value: '张小示' })
+    await fire(page, '.id-number', 'input', { value: '141124201803019151' })
+    await fire(page, '.hukou-town', 'change', { value: 0 })
+    await fire(page, '.hukou-village', 'change', { value: 1 })
   }
 
   test('adding a child shows eligibility at once and posts the right body', async () => {
@@ -129,6 +137,9 @@ describe('children', () => {
     await fire(page, '.categories', 'change', { value: ['migrant'] })
     await fire(page, '.permit-number', 'input', { value: 'JZ-0001' })
     await fire(page, '.permit-issued', 'change', { value: '2024-03-01' })
+    expect(text(page, '.consent-card')).toContain('第三十一条')
+    expect(text(page, '.consent-version')).toBe('版本 2025-1')
+    await fire(page, '.consent-agree', 'change', { value: ['agree'] })
     await tap(page, '.submit')
     const [call] = server.callsTo('POST', '/api/v1/me/children')
     expect(call.data).toEqual({
@@ -136,9 +147,56 @@ describe('children', () => {
       hukou: { region_code: 'LX-LQ-002', address: '示例路 3 号' },
       categories: ['migrant'],
       residence_permit: { number: 'JZ-0001', issued_on: '2024-03-01' },
+      guardian_consent: { version: '2025-1', agreed: true },
     })
     expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '已保存', content: '符合入学年龄（2019年8月31日及之前出生）' }))
     expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/register/form/form?school=LX001' })
+  })
+
+  test('a new child is not saved until the guardian ticks the consent text', async () => {
+    childEditServer()
+    server.on('POST', '/api/v1/me/children', req => fx.child({ name: req.data.name }))
+    const page = await openPage('packages/identity/child-edit/child-edit')
+    await fillChild(page)
+    expect(page.data.consentAgreed).toBe(false) // never ticked for the family
+    await tap(page, '.submit')
+    expect(server.callsTo('POST', '/api/v1/me/children')).toHaveLength(0)
+    expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({
+      content: '请先阅读《儿童个人信息处理监护人同意书》，并勾选同意后再保存' }))
+    // Ticked, then unticked: still refused.
+    await fire(page, '.consent-agree', 'change', { value: ['agree'] })
+    await fire(page, '.consent-agree', 'change', { value: [] })
+    await tap(page, '.submit')
+    expect(server.callsTo('POST', '/api/v1/me/children')).toHaveLength(0)
+  })
+
+  test('without the consent text nothing is saved; reading it again lets the family agree', async () => {
+    childEditServer()
+    server.on('GET', '/api/v1/privacy/consent-text', { status: 503, body: { error: { code: 'UNAVAILABLE', message: '系统繁忙' } } })
+    server.on('POST', '/api/v1/me/children', req => fx.child({ name: req.data.name }))
+    const page = await openPage('packages/identity/child-edit/child-edit')
+    await fillChild(page)
+    expect(text(page, '.consent-failed')).toContain('同意书没有读取成功')
+    await tap(page, '.submit')
+    expect(server.callsTo('POST', '/api/v1/me/children')).toHaveLength(0)
+    server.on('GET', '/api/v1/privacy/consent-text', fx.consentText())
+    await tap(page, '.consent-retry')
+    await fire(page, '.consent-agree', 'change', { value: ['agree'] })
+    await tap(page, '.submit')
+    expect(server.callsTo('POST', '/api/v1/me/children')).toHaveLength(1)
+  })
+
+  test('a consent text changed meanwhile is shown again, unticked', async () => {
+    childEditServer()
+    server.on('POST', '/api/v1/me/children', { status: 422, body: { error: { code: 'GUARDIAN_CONSENT_OUTDATED', message: '同意书内容已更新，请重新阅读后勾选同意', details: { field: 'guardian_consent' } } } })
+    const page = await openPage('packages/identity/child-edit/child-edit')
+    await fillChild(page)
+    await fire(page, '.consent-agree', 'change', { value: ['agree'] })
+    server.on('GET', '/api/v1/privacy/consent-text', fx.consentText({ version: '2025-2' }))
+    await tap(page, '.submit')
+    expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ content: '同意书内容已更新，请重新阅读后勾选同意' }))
+    expect(page.data.consent.version).toBe('2025-2')
+    expect(page.data.consentAgreed).toBe(false)
   })
 
   test('editing a child patches names, addresses and groups, never the ID number', async () => {
@@ -147,6 +205,8 @@ describe('children', () => {
     server.on('PATCH', '/api/v1/me/children/{child_id}', fx.child())
     const page = await openPage('packages/identity/child-edit/child-edit', { id: '11' })
     expect(page.querySelector('.id-number')).toBeFalsy()
+    expect(page.querySelector('.consent-card')).toBeFalsy() // given when the child was added
+    expect(server.callsTo('GET', '/api/v1/privacy/consent-text')).toHaveLength(0)
     expect(page.data.hukou).toEqual({ townIndex: 0, villageIndex: 0, address: '' })
     expect(page.data.placementIndex).toBe(0)
     await fire(page, '.name', 'input', { value: '张小明' })

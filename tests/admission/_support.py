@@ -28,6 +28,7 @@ from backend.seasons.models import Season
 from tests.conftest import bearer
 from tests.factories import (
     STAFF_PASSWORD,
+    consent_for,
     make_authority,
     make_id_number,
     make_region,
@@ -124,7 +125,7 @@ def applicant(county: County, school: School, *, name: str | None = None,
         hukou_region_id=(hukou or county.village_in).id,
         residence_region_id=residence.id if residence else None,
         residence_permit={"number_enc": "x", "issued_on": "2020-01-01"} if permit else None,
-        categories=categories or [])
+        categories=categories or [], consent=consent_for(guardian.id))
     db.session.add(child)
     db.session.flush()
     registration = Registration(

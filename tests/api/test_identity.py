@@ -14,6 +14,7 @@ from sqlalchemy import select
 from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.core.db import db
+from backend.identity.consent import CONSENT_VERSION
 from backend.identity.models import Child, Guardian, IdentityDispute, VerificationLevel
 from backend.registrations.models import RegistrationStatus
 from backend.schools.models import RegionLevel
@@ -32,6 +33,7 @@ from tests.factories import (
 )
 
 GUARDIAN_ID = make_id_number(dt.date(1988, 6, 15), 911, male=False)
+AGREED = {"version": CONSENT_VERSION, "agreed": True}
 Login = Callable[..., dict[str, Any]]
 
 
@@ -55,7 +57,8 @@ def _bind(client: FlaskClient, token: str, **body: Any) -> Any:
 
 def _child(client: FlaskClient, token: str, village_code: str, **body: Any) -> Any:
     payload = {"name": "王小示", "id_number": make_id_number(dt.date(2018, 8, 31), 921),
-               "hukou": {"region_code": village_code, "address": "示例路 1 号"}, **body}
+               "hukou": {"region_code": village_code, "address": "示例路 1 号"},
+               "guardian_consent": AGREED, **body}
     return client.post("/api/v1/me/children", json=payload, headers=bearer(token))
 
 

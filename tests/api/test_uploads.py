@@ -45,6 +45,7 @@ from backend.uploads.models import Upload
 from tests.conftest import bearer
 from tests.factories import (
     STAFF_PASSWORD,
+    consent_for,
     make_authority,
     make_region,
     make_school,
@@ -192,6 +193,7 @@ def attach_to_registration(parent_user_id: int, school: School, upload_ids: list
         id_number_enc=cipher().encrypt(fictional, "child.id_number"),
         id_number_index=cipher().blind_index(fictional, "child.id_number"),
         birth_date=dt.date(2018, 3, 1), sex=Sex.FEMALE, hukou_region_id=village.id,
+        consent=consent_for(guardian.id),
     )
     db.session.add(child)
     db.session.flush()

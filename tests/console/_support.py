@@ -47,6 +47,7 @@ from backend.worker.consumer import Worker, WorkerSettings
 from tests.conftest import LiveServer, bearer
 from tests.factories import (
     STAFF_PASSWORD,
+    consent_for,
     make_authority,
     make_id_number,
     make_region,
@@ -219,7 +220,8 @@ def add_child(county: County, village: Region, *, categories: list[str] | None =
         id_number_index=pii.blind_index(number, "child.id_number"),
         birth_date=birth, sex=Sex.MALE if n % 2 == 0 else Sex.FEMALE,
         hukou_region_id=village.id, categories=categories or [],
-        residence_region_id=residence.id if residence else None)
+        residence_region_id=residence.id if residence else None,
+        consent=consent_for(guardian.id))
     db.session.add(child)
     db.session.flush()
     return child

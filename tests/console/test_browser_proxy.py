@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from backend.core.db import db
+from backend.identity.consent import CONSENT_VERSION
 from backend.registrations.models import Registration
 from tests.conftest import bearer
 from tests.console._support import (
@@ -68,7 +69,12 @@ def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
     expect(page.get_by_test_id("summary")).to_contain_text("李小示")
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("error-documents_checked")).to_be_visible()
+    expect(page.get_by_test_id("error-guardian_consent_given")).to_be_visible()
+    # The consent text the guardian agrees to is the one the mini-program shows.
+    expect(page.get_by_test_id("consent-text")).to_contain_text("第三十一条")
+    expect(page.get_by_test_id("consent-version")).to_contain_text(CONSENT_VERSION)
     page.get_by_test_id("documents-checked").check()
+    page.get_by_test_id("guardian-consent-given").check()
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("error-guardian.id_number")).to_contain_text("校验位")
     expect(page.get_by_test_id("guardian-id-number")).to_be_focused()
@@ -79,6 +85,7 @@ def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
     for _step in range(3):
         page.get_by_test_id("next").click()
     expect(page.get_by_test_id("documents-checked")).to_be_checked()
+    expect(page.get_by_test_id("guardian-consent-given")).to_be_checked()
     page.get_by_test_id("submit").click()
 
     # The ticket is followed until the worker has written the registration.
@@ -88,6 +95,7 @@ def test_a_clerk_enters_a_family_prints_the_slip_and_the_family_claims_it(
         registration = db.session.scalar(select(Registration))
         assert registration is not None
         assert registration.entered_by_user_id == county.user_ids["a"]
+        assert registration.child.consent.channel.value == "counter"
         registration_id = registration.id
     code = counter_slip(page, registration_id, "示例甲小学")
     picture(page, shots, "slip", "console-proxy-registration")

@@ -51,6 +51,7 @@ from backend.core.db import db, utcnow
 from backend.core.jobs import INTAKE, dead_letter_key
 from backend.core.redis import redis_store
 from backend.core.timeutil import zone
+from backend.identity.consent import CONSENT_VERSION
 from backend.identity.models import Child, Guardian
 from backend.onsite.models import OnsiteSlot
 from backend.registrations.models import Registration, RegistrationStatus
@@ -335,7 +336,8 @@ def family_registers(j: Journey, login_parent: Login, wechat_sim: Simulator, n: 
     assert bound.get_json()["phone"] == f"139****{n:04d}"
     child = client.post("/api/v1/me/children", headers=family.auth(), json={
         "name": child_name, "id_number": family.child_id_number,
-        "hukou": {"region_code": village.code, "address": f"{village.name}示例路{n + 1}号"}})
+        "hukou": {"region_code": village.code, "address": f"{village.name}示例路{n + 1}号"},
+        "guardian_consent": {"version": CONSENT_VERSION, "agreed": True}})
     assert child.status_code == 201, child.get_json()
     assert child.get_json()["eligibility"]["eligible"] is True
     family.child_id = child.get_json()["id"]
@@ -413,6 +415,7 @@ def school_enters_a_family_at_the_counter(j: Journey) -> Household:
     page.get_by_test_id("next").click()
     expect(page.get_by_test_id("summary")).to_contain_text(COUNTER_CHILD)
     page.get_by_test_id("documents-checked").check()
+    page.get_by_test_id("guardian-consent-given").check()
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("ticket-state")).to_contain_text("排队受理中")
     with j.console.exclusive():

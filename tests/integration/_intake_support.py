@@ -33,7 +33,13 @@ from backend.schools.models import RegionLevel
 from backend.uploads.models import Upload, UploadKind
 from backend.worker.consumer import Worker, WorkerSettings
 from backend.worker.registry import load_batch_handlers, load_handlers
-from tests.factories import make_authority, make_region, make_school, make_season
+from tests.factories import (
+    consent_for,
+    make_authority,
+    make_region,
+    make_school,
+    make_season,
+)
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -94,7 +100,8 @@ def build_world(children: int, per_family: int = 10, *, with_uploads: bool = Tru
         kids = [Child(guardian_id=guardian.id, name="张小示",
                       document_type=DocumentType.RESIDENT_ID,
                       birth_date=dt.date(now.year - 7, 3, 1), sex=Sex.MALE,
-                      hukou_region_id=village.id) for _ in range(size)]
+                      hukou_region_id=village.id, consent=consent_for(guardian.id))
+                for _ in range(size)]
         db.session.add_all(kids)
         family = Family(user_id=user.id, upload_id="")
         if with_uploads:

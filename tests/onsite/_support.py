@@ -22,6 +22,7 @@ from backend.seasons.models import Season
 from tests.conftest import bearer
 from tests.factories import (
     STAFF_PASSWORD,
+    consent_for,
     make_authority,
     make_region,
     make_school,
@@ -83,7 +84,8 @@ def add_child(guardian: Guardian, village: Region, *, sex: str = "male",
     n = next(_seq)
     child = Child(guardian_id=guardian.id, name=f"王{_GIVEN[n % 10]}{_GIVEN[(n // 10) % 10]}",
                   document_type=DocumentType.RESIDENT_ID, birth_date=birth or dt.date(2018, 3, 1),
-                  sex=Sex(sex), hukou_region_id=village.id, categories=categories or [])
+                  sex=Sex(sex), hukou_region_id=village.id, categories=categories or [],
+                  consent=consent_for(guardian.id))
     db.session.add(child)
     db.session.flush()
     return child

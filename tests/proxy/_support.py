@@ -79,7 +79,7 @@ def entry(county: County, *, guardian_id: str | None = None, child_id: str | Non
                   "id_number": child_id or child_number(county.season),
                   "hukou": {"region_code": county.village.code, "address": "示例路1号"}},
         "school_code": (school or county.school_a).code, "basis": "hukou",
-        "upload_ids": [], "documents_checked": True,
+        "upload_ids": [], "documents_checked": True, "guardian_consent_given": True,
     }
     body.update(overrides)
     return body

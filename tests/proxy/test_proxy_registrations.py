@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
 from backend.core.db import db, utcnow
-from backend.identity.models import Child, Guardian
+from backend.identity.consent import CONSENT_VERSION
+from backend.identity.models import Child, ConsentChannel, Guardian, GuardianConsent
 from backend.notices.models import Notice
 from backend.proxy.models import ClaimCode
 from backend.registrations import catalog
@@ -215,16 +216,39 @@ def test_a_parent_binding_the_number_a_school_entered_is_sent_to_the_claim(
 # --- the same rules as the mini-program ---------------------------------------------------------
 
 
-def test_documents_checked_is_required_and_nothing_is_written(
-        client: FlaskClient, county: County) -> None:
-    for checked in ({}, {"documents_checked": False}):
+@pytest.mark.parametrize("tick", ["documents_checked", "guardian_consent_given"])
+def test_both_ticks_are_required_and_nothing_is_written(
+        client: FlaskClient, county: County, tick: str) -> None:
+    """Documents checked, and the guardian's consent to processing the child's data given
+    in person (《个人信息保护法》第三十一条)."""
+    for checked in ({}, {tick: False}):
         body = entry(county)
-        body.pop("documents_checked")
+        body.pop(tick)
         response = enter(client, county.auth("a"), {**body, **checked})
         assert response.status_code == 422, response.get_json()
         fields = response.get_json()["error"]["details"]["fields"]
-        assert [f["field"] for f in fields] == ["documents_checked"]
+        assert [f["field"] for f in fields] == [tick]
     assert _count(User) == 4 and _count(Guardian) == 0 and _count(ClaimCode) == 0
+    assert _count(Child) == 0 and _count(GuardianConsent) == 0
+
+
+def test_the_counter_records_the_guardians_consent_as_given_at_the_counter(
+        client: FlaskClient, county: County) -> None:
+    before = utcnow()
+    response = enter(client, county.auth("a"), scanned(client, county))
+    assert response.status_code == 202, response.get_json()
+    child = db.session.scalar(select(Child))
+    assert child is not None
+    consent = child.consent
+    assert consent.channel is ConsentChannel.COUNTER and consent.version == CONSENT_VERSION
+    assert consent.recorded_by_user_id == county.user_ids["a"]
+    assert consent.guardian_id == child.guardian_id
+    assert consent.agreed_at is not None and consent.agreed_at >= before
+    audit = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "proxy.family_entered"))
+    assert audit is not None
+    assert audit.details["guardian_consent"] == {"channel": "counter",
+                                                 "version": CONSENT_VERSION}
 
 
 def test_the_idempotency_key_is_required_and_nothing_is_written(
@@ -392,6 +416,9 @@ def test_the_claim_moves_the_family_and_the_parent_then_sees_it(
     me = client.get("/api/v1/me", headers=bearer(parent["token"])).get_json()
     assert me["identity_bound"] is True and me["identity"]["name"] == "李示例"
     assert [c["name"] for c in me["children"]] == ["李小示"]
+    # The consent the guardian gave at the counter comes with the child.
+    assert [(c["child_id"], c["channel"], c["version"]) for c in me["consents"]] == [
+        (me["children"][0]["id"], "counter", CONSENT_VERSION)]
     document = client.get(f"/api/v1/uploads/{scan}/meta", headers=bearer(parent["token"]))
     assert document.status_code == 200
     notices = client.get("/api/v1/me/notices", headers=bearer(parent["token"])).get_json()

@@ -87,12 +87,21 @@ const COMPLAINT_TYPE_KEYS = ['complaint', 'appeal', 'report']
 
 const SCHOOL_TYPE = { public: '公办', private: '民办' }
 
+// Where the guardian's consent to processing a child's data was given (ConsentOut.channel).
+const CONSENT_CHANNEL = {
+  mini_program: '在小程序中勾选同意',
+  pc: '在电脑网页上勾选同意',
+  counter: '在学校窗口当面同意',
+  legacy: '本功能上线前添加，未记录同意',
+}
+
 const FAIRNESS_NOTICE = '报名先后不影响录取'
 
 // Notice templates asked for when a registration is submitted (at most three per call).
 const SUBMIT_TEMPLATE_KEYS = ['registration_received', 'correction_requested', 'review_result']
 
 module.exports = {
+  CONSENT_CHANNEL,
   REGISTRATION_STATUS,
   TICKET_STATE,
   BASIS,

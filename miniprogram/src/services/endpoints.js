@@ -25,6 +25,7 @@ module.exports = {
   updateChild: ['PATCH', '/api/v1/me/children/{child_id}'],
   claimFamily: ['POST', '/api/v1/me/claims'],
   listCategories: ['GET', '/api/v1/categories', { auth: false }],
+  getConsentText: ['GET', '/api/v1/privacy/consent-text', { auth: false, authority: true }],
 
   // catalogue (public)
   getCurrentSeason: ['GET', '/api/v1/seasons/current', { auth: false, authority: true }],

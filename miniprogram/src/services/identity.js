@@ -11,4 +11,6 @@ module.exports = {
   updateChild: (id, body) => call('updateChild', { params: { child_id: id }, data: body }),
   /** 认领代报名: take over what a school registered at the counter (the slip's code). */
   claimFamily: body => call('claimFamily', { data: body }),
+  /** The guardian's consent text and its version (POST /me/children names the version). */
+  getConsentText: () => call('getConsentText'),
 }

@@ -121,4 +121,15 @@ const TEMPLATES = {
   ],
 }
 
-module.exports = { iso, DAY, season, school, child, regions, categories, requirements, registration, TEMPLATES }
+/** GET /privacy/consent-text: the guardian's consent text and its version. */
+function consentText(overrides = {}) {
+  return Object.assign({
+    version: '2025-1', title: '儿童个人信息处理监护人同意书',
+    text: '根据《中华人民共和国个人信息保护法》第三十一条……\n一、处理哪些信息\n孩子的姓名、证件号码……',
+    purge_personal_data_after: '2025-12-31',
+  }, overrides)
+}
+
+module.exports = {
+  iso, DAY, season, school, child, regions, categories, requirements, registration, consentText, TEMPLATES,
+}

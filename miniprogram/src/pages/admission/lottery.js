@@ -1,5 +1,6 @@
 /** A published lottery: the committed list, the named public value, the seed and the order. */
 const ui = require('../../utils/ui')
+const privacy = require('../../utils/privacy')
 const format = require('../../utils/format')
 const env = require('../../config/env')
 const admission = require('../../services/admission')
@@ -18,9 +19,12 @@ Page(ui.page({
     }, err => ui.showError(err))
   },
 
-  /** Copy the evidence file's address: anyone can re-run the draw from it. */
+  /** Copy the evidence file's address (the clipboard is privacy-scoped: after the
+   * agreement): anyone can re-run the draw from it. */
   onCopyEvidence() {
     const url = this.data.lottery.evidence_url
-    wx.setClipboardData({ data: /^https?:/.test(url) ? url : env.apiBaseUrl() + url })
+    return privacy.ensurePrivacy('复制证据文件地址').then(() => {
+      wx.setClipboardData({ data: /^https?:/.test(url) ? url : env.apiBaseUrl() + url })
+    }, () => null)
   },
 }))

@@ -1,5 +1,6 @@
 /* 代报名: a family without a smartphone registered at the counter in four steps (guardian →
- * child → school and documents → documents checked), through the same intake as the
+ * child → school and documents → documents checked and the guardian's consent given in
+ * person, to the consent text the mini-program shows too), through the same intake as the
  * mini-program; the ticket followed until the worker accepts or refuses it; the printable
  * claim slip; the list of what was entered, with a new claim code for unclaimed families. */
 (function () {
@@ -74,8 +75,11 @@
     } else if (step === 3) {
       if (bureau) need("school_code", "请选择报名学校");
       need("basis", "请选择报名依据");
-    } else if (step === 4 && !input("documents_checked").checked) {
-      found.push({ field: "documents_checked", message: "请先核验证件原件并勾选" });
+    } else if (step === 4) {
+      if (!input("documents_checked").checked) found.push({ field: "documents_checked", message: "请先核验证件原件并勾选" });
+      if (!input("guardian_consent_given").checked) {
+        found.push({ field: "guardian_consent_given", message: "请家长阅读同意书并当面表示同意后勾选" });
+      }
     }
     return found;
   }
@@ -126,6 +130,13 @@
     });
   }
   C.api("GET", "/api/v1/regions" + C.query({ authority: C.authority })).then(function (data) { fillTowns(data.items); }).catch(C.fail);
+
+  /* --- the guardian's consent: the same text and version the mini-program shows ---------- */
+  C.api("GET", "/api/v1/privacy/consent-text" + C.query({ authority: C.authority })).then(function (data) {
+    document.getElementById("consent-name").textContent = data.title;
+    document.getElementById("consent-version").textContent = "（版本 " + data.version + "）";
+    document.getElementById("consent-text").textContent = data.text;
+  }).catch(C.fail);
 
   /* --- what shows when ----------------------------------------------------------- */
   function toggles() {
@@ -210,7 +221,8 @@
       if (value("child.disability.certificate_number")) child.disability.certificate_number = value("child.disability.certificate_number");
     }
     return { guardian: guardian, child: child, school_code: value("school_code") || null, basis: value("basis"),
-      upload_ids: uploads.map(function (u) { return u.upload_id; }), documents_checked: input("documents_checked").checked };
+      upload_ids: uploads.map(function (u) { return u.upload_id; }), documents_checked: input("documents_checked").checked,
+      guardian_consent_given: input("guardian_consent_given").checked };
   }
 
   function selectedText(name) {

@@ -1,7 +1,12 @@
-/** 实名登记: the guardian's name, ID number (checked while typing) and WeChat phone. */
+/**
+ * 实名登记: the guardian's name, ID number (checked while typing) and WeChat phone. The
+ * getPhoneNumber button is privacy-scoped: it shows only once the family agreed to the
+ * 用户隐私保护指引; before that a plain button asks for the agreement.
+ */
 const ui = require('../../../utils/ui')
 const flow = require('../../../utils/flow')
 const idcard = require('../../../utils/idcard')
+const privacy = require('../../../utils/privacy')
 const identity = require('../../../services/identity')
 const { RELATION, RELATION_KEYS, DOCUMENT_TYPE, DOCUMENT_TYPE_KEYS } = require('../../../config/domain')
 
@@ -16,11 +21,21 @@ Page(ui.page({
     documentIndex: 0,
     phoneCode: '',
     phoneState: '',
+    phoneAllowed: false,
     submitting: false,
   },
 
   onLoad(options) {
     this.school = options.school || ''
+    return privacy.state().then(s => this.setData({ phoneAllowed: s.agreed }))
+  },
+
+  /** Before the agreement: ask for it; the phone button then appears for the family to tap. */
+  onAllowPhone() {
+    return privacy.ensurePrivacy('使用微信绑定的手机号').then(() => {
+      this.setData({ phoneAllowed: true })
+      ui.toast('已同意，请点击“使用微信绑定的手机号”')
+    }, err => ui.showError(err))
   },
 
   onName(e) {

@@ -1,6 +1,8 @@
 /**
  * 添加 / 修改孩子: the ID number gives birth date and sex, and eligibility shows at once
- * (the same words the server uses); addresses come from the town → village list.
+ * (the same words the server uses); addresses come from the town → village list. A new
+ * child is saved only after the guardian ticked the consent text read from the API (its
+ * version goes with the child, 《个人信息保护法》第三十一条).
  */
 const ui = require('../../../utils/ui')
 const flow = require('../../../utils/flow')
@@ -41,6 +43,9 @@ Page(ui.page({
     placementNames: [],
     placementIndex: -1,
     permit: { number: '', issuedOn: '', expiresOn: '' },
+    consent: null,
+    consentState: 'loading',
+    consentAgreed: false,
     submitting: false,
   },
 
@@ -62,9 +67,26 @@ Page(ui.page({
         placementNames: placementKeys.map(k => body.placement_wishes[k]),
       })
     })
+    if (!this.childId) this.loadConsent()
     return Promise.all([season, regions, categories])
       .then(() => (this.childId ? identity.getChild(this.childId).then(child => this.fill(child)) : null))
       .catch(err => ui.showError(err))
+  },
+
+  /** The consent text and version, as the server will record them; never ticked for you. */
+  loadConsent() {
+    this.setData({ consentState: 'loading', consentAgreed: false })
+    return identity.getConsentText().then(consent => {
+      this.setData({ consent, consentState: 'ready' })
+    }, () => this.setData({ consentState: 'failed' }))
+  },
+
+  onRetryConsent() {
+    return this.loadConsent()
+  },
+
+  onConsent(e) {
+    this.setData({ consentAgreed: (e.detail.value || []).indexOf('agree') >= 0 })
   },
 
   /** Put an existing child into the form (the ID number cannot change). */
@@ -214,6 +236,10 @@ Page(ui.page({
     if (this.data.selected.disability && this.data.placementIndex < 0) {
       return '请选择入学意愿（随班就读、特教学校或送教上门）'
     }
+    if (!this.data.editing) {
+      if (this.data.consentState !== 'ready') return '监护人同意书没有读取成功，请点“重新读取”'
+      if (!this.data.consentAgreed) return '请先阅读《儿童个人信息处理监护人同意书》，并勾选同意后再保存'
+    }
     return ''
   },
 
@@ -243,6 +269,7 @@ Page(ui.page({
         body.sex = SEX_KEYS[data.sexIndex]
       }
       if (body.residence === null) delete body.residence
+      body.guardian_consent = { version: data.consent.version, agreed: true }
     }
     return body
   },
@@ -270,6 +297,8 @@ Page(ui.page({
       })
     }, err => {
       this.setData({ submitting: false })
+      // The text changed since the page opened: show the new one, to be read and ticked again.
+      if (err.code === 'GUARDIAN_CONSENT_OUTDATED') this.loadConsent()
       ui.showError(err)
     })
   },

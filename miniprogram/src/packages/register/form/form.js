@@ -3,8 +3,10 @@
  * subscribe-message consent and the queued submission. `mode=fix&id=` re-submits a returned
  * registration (PATCH) with the documents the school asked for. Which documents each basis
  * needs comes from the API: until it has answered there are no slots and no submission.
+ * Choosing a photo is privacy-scoped: it waits for the 用户隐私保护指引 agreement.
  */
 const ui = require('../../../utils/ui')
+const privacy = require('../../../utils/privacy')
 const subscribe = require('../../../utils/subscribe')
 const format = require('../../../utils/format')
 const { newIdempotencyKey } = require('../../../utils/request')
@@ -138,12 +140,13 @@ Page(ui.page({
     this.setData({ [`slots[${index}].kindIndex`]: Number(e.detail.value) })
   },
 
-  /** Take or choose a photo and upload it as the slot's document kind. */
+  /** Take or choose a photo (once the privacy guide is agreed) and upload it as the slot's
+   * document kind; a refusal is explained and leaves the form as it was. */
   onUpload(e) {
     const index = e.currentTarget.dataset.index
     const slot = this.data.slots[index]
     const kind = slot.kinds[slot.kindIndex]
-    return new Promise(resolve => {
+    return privacy.ensurePrivacy('拍照或从相册选择报名材料').then(() => new Promise(resolve => {
       wx.chooseMedia({
         count: 1,
         mediaType: ['image'],
@@ -152,7 +155,7 @@ Page(ui.page({
         success: res => resolve(res.tempFiles && res.tempFiles[0] ? res.tempFiles[0].tempFilePath : ''),
         fail: () => resolve(''),
       })
-    }).then(path => {
+    }), () => '').then(path => {
       if (!path) return null
       wx.showLoading({ title: '正在上传', mask: true })
       return registrations.uploadDocument(path, kind).then(uploaded => {
