@@ -120,6 +120,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How long a PC sign-in's code may be scanned and confirmed; how many sign-ins an
         # address may start; which build of the mini-program the code opens.
         "PC_LOGIN_TTL_SECONDS": env_int(env, "PC_LOGIN_TTL_SECONDS", 120),
+        "PC_KEPT_PHONE_SECONDS": env_int(env, "PC_KEPT_PHONE_SECONDS", 1800),
         "PC_LOGIN_LIMIT_PER_ADDRESS": env_str(env, "PC_LOGIN_LIMIT_PER_ADDRESS", "20/minute"),
         "PC_LOGIN_ENV_VERSION": _env_version(env),
         # How often the console's overview asks for the live counts again.

@@ -30,6 +30,9 @@ from backend.core.api import api
 from backend.core.auth import current_user, require_login, require_roles
 from backend.core.ratelimit import address_key, limiter
 from backend.core.timeutil import local_iso
+from backend.identity import kept_phone
+from backend.identity import services as identity_services
+from backend.identity.services import guardian_of
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1")
 
@@ -112,18 +115,27 @@ def pc_login_state(login_id: str) -> Response:
 def scan_pc_login(body: PcLoginScanIn) -> PcLoginScanOut:
     """The phone scanned a PC's code: the sign-in is now this parent's; answers where the PC
     is (time, browser, address prefix) for the parent to check. Bearer token only."""
-    details = pc_login.scan(current_user(), body.scene)
+    user = current_user()
+    details = pc_login.scan(user, body.scene)
     return PcLoginScanOut(requested_at=local_iso(details.requested_at) or "",
                           browser=details.browser, os=details.os, address=details.address,
-                          expires_in=details.expires_in)
+                          expires_in=details.expires_in,
+                          identity_bound=guardian_of(user) is not None)
 
 
 @bp.post("/auth/pc-login/confirm")
 @require_roles("parent", web=False)
-@api(body=PcLoginDecisionIn, response=PcLoginDecisionOut, errors=(404, 409, 410))
+@api(body=PcLoginDecisionIn, response=PcLoginDecisionOut, errors=(404, 409, 410, 503))
 def decide_pc_login(body: PcLoginDecisionIn) -> PcLoginDecisionOut:
-    """The parent who scanned confirms (the PC is signed in to this account) or refuses."""
-    state = pc_login.decide(current_user(), body.scene, body.decision == "confirm")
+    """The parent who scanned confirms (the PC is signed in to this account) or refuses.
+    A `phone_code` sent with a confirmation (an account without a binding) is exchanged
+    first and the phone kept for 30 minutes for the binding on the PC (docs/PC.md)."""
+    user = current_user()
+    confirm = body.decision == "confirm"
+    phone = identity_services.keep_phone_for_pc(user, body.phone_code) if confirm else None
+    state = pc_login.decide(user, body.scene, confirm)
+    if phone is not None:
+        kept_phone.keep(user.id, phone)
     return PcLoginDecisionOut(state=state)  # type: ignore[arg-type]
 
 

@@ -179,6 +179,9 @@ class PcLoginScanOut(BaseModel):
     os: str = Field(description="the PC's system, e.g. Windows 10/11")
     address: str = Field(description="the network the PC is on, e.g. 36.112.*.*")
     expires_in: int
+    identity_bound: bool = Field(
+        description="false: the phone asks for the WeChat phone and sends its code with the "
+                    "confirmation, for the real-name binding on the PC")
 
 
 class PcLoginDecisionIn(BaseModel):
@@ -187,6 +190,10 @@ class PcLoginDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scene: str = Field(min_length=1, max_length=64)
     decision: Literal["confirm", "refuse"]
+    phone_code: str | None = Field(
+        default=None, max_length=128,
+        description="code from <button open-type=getPhoneNumber>, with a confirmation by an "
+                    "account without a binding: the phone is kept for its PC session")
 
 
 class PcLoginDecisionOut(BaseModel):

@@ -200,6 +200,12 @@ def current_user_id() -> int:
     return int(info.user_id)
 
 
+def web_session() -> bool:
+    """Whether this request's caller came with a web session cookie (a PC, the console)."""
+    info = g.get("current_session")
+    return bool(info is not None and info.web)
+
+
 ALL_ROLES = ("parent", "school_staff", "bureau_admin")
 STAFF = ("school_staff", "bureau_admin")
 require_login = require_roles(*ALL_ROLES)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.authorities.services import resolve_authority
 from backend.core.api import api
-from backend.core.auth import current_user, require_roles
+from backend.core.auth import current_user, require_roles, web_session
 from backend.core.errors import ApiError
 from backend.identity import services
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES, UPLOAD_KIND_NAMES
@@ -70,7 +70,8 @@ def bind_identity(body: IdentityIn) -> GuardianOut:
     """Bind the caller to a real name, ID document and WeChat-verified phone."""
     guardian = services.bind_identity(
         current_user(), name=body.name, document_type=body.document_type,
-        id_number=body.id_number, relation=body.relation, phone_code=body.phone_code)
+        id_number=body.id_number, relation=body.relation, phone_code=body.phone_code,
+        from_pc=web_session())
     return guardian_out(guardian)
 
 
@@ -136,11 +137,12 @@ def list_children() -> ChildList:
 @require_roles("parent")
 @api(body=ChildAddIn, response=ChildOut, status=201, errors=(409,))
 def add_child(body: ChildAddIn) -> ChildOut:
-    """Add a child with the guardian's consent to the current text (recorded with its time
-    and version); birth date and sex come from the ID number, eligibility at once."""
+    """Add a child with the guardian's consent to the current text (recorded with its time,
+    version and channel: `pc` from the PC session, else the mini-program); birth date and sex
+    come from the ID number, eligibility at once."""
+    channel = ConsentChannel.PC if web_session() else ConsentChannel.MINI_PROGRAM
     consent = services.consent_from_guardian(body.guardian_consent.version,
-                                             body.guardian_consent.agreed,
-                                             ConsentChannel.MINI_PROGRAM)
+                                             body.guardian_consent.agreed, channel)
     child = services.add_child(current_user(), body.model_dump(exclude={"guardian_consent"}),
                                consent)
     return child_out(child, season_for(child))

@@ -20,6 +20,7 @@ from backend.core.errors import ApiError
 from backend.core.events import answered_yes
 from backend.core.sessions import revoke_all_sessions
 from backend.core.timeutil import zone
+from backend.identity import kept_phone
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
 from backend.identity.consent import CONSENT_VERSION
 from backend.identity.documents import ParsedDocument, parse_document
@@ -112,16 +113,31 @@ def _entered_by_school() -> ApiError:
 
 
 def bind_identity(user: User, *, name: str, document_type: str, id_number: str,
-                  relation: str, phone_code: str | None) -> Guardian:
-    """Bind the caller's account to a real name and document (one number, one account)."""
+                  relation: str, phone_code: str | None, from_pc: bool = False) -> Guardian:
+    """Bind the caller's account to a real name and document (one number, one account);
+    from the PC session without a code, the phone kept when the sign-in was confirmed."""
     if guardian_of(user) is not None:
         raise ApiError(409, "IDENTITY_ALREADY_SET", "已完成实名绑定；如需更改证件信息请联系教育局")
     holder = find_guardian(document_type, id_number)
     if holder is not None:
         # A family a school registered at the counter takes its binding over by claim code.
         raise _entered_by_school() if holder.user.is_staff_created else _already_bound()
+    phone = _phone_from_code(phone_code)
+    if phone is None and from_pc:
+        phone = kept_phone.kept(user.id)
+        if phone is not None:
+            user_id = user.id
+            after_commit(lambda: kept_phone.forget(user_id))
     return _bind(user, name=name, document_type=document_type, id_number=id_number,
-                 relation=relation, phone=_phone_from_code(phone_code))
+                 relation=relation, phone=phone)
+
+
+def keep_phone_for_pc(user: User, phone_code: str | None) -> str | None:
+    """The phone of a code sent with a PC sign-in's confirmation, for an account without a
+    binding (422/503 like the binding's); the caller keeps it once the sign-in is confirmed."""
+    if not phone_code or guardian_of(user) is not None:
+        return None
+    return _phone_from_code(phone_code)
 
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
