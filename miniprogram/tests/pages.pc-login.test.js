@@ -1,5 +1,5 @@
 /** 电脑端登录: the phone scans a PC's code, sees where the PC is, confirms or refuses. */
-const { openPage, text, tap } = require('./helpers/page')
+const { openPage, text, tap, fire } = require('./helpers/page')
 
 const SCENE = 'l=Ab3dEf7hIj1lMn5pQr9tUv'
 const PC = {
@@ -76,5 +76,70 @@ describe('confirming a sign-in on a PC', () => {
     const page = await openPage('packages/account/pc-login/pc-login', { scene: encodeURIComponent('s=LX001') })
     expect(server.calls.filter(c => c.path.indexOf('/api/v1/auth/pc-login') === 0)).toHaveLength(0)
     expect(text(page, '.result-message')).toBe('二维码无效或已过期，请在电脑上刷新二维码后重新扫码。')
+  })
+})
+
+describe('an account without a real-name binding: the phone for the PC\'s 实名登记', () => {
+  const UNBOUND = Object.assign({}, PC, { identity_bound: false })
+
+  test('offers WeChat\'s phone button and sends its code with 确认登录', async () => {
+    server.on('POST', '/api/v1/auth/pc-login/scan', UNBOUND)
+    server.on('POST', '/api/v1/auth/pc-login/confirm', { state: 'confirmed' })
+    const page = await open()
+    expect(text(page, '.pc-phone-intro')).toContain('电脑上实名登记时就不用再扫码')
+    await fire(page, '.phone', 'getphonenumber', { code: 'phone-code-1', errMsg: 'getPhoneNumber:ok' })
+    expect(text(page, '.phone')).toBe('已授权微信绑定的手机号')
+    await tap(page, '.confirm')
+    const [call] = server.callsTo('POST', '/api/v1/auth/pc-login/confirm')
+    expect(call.data).toEqual({ scene: SCENE, decision: 'confirm', phone_code: 'phone-code-1' })
+    expect(text(page, '.result-message')).toBe('已确认，电脑上将自动登录。离开电脑时请记得退出登录。')
+    expect(privacy.violations).toEqual([])
+  })
+
+  test('before the privacy agreement the phone button waits behind it', async () => {
+    privacy.agreed = false
+    server.on('POST', '/api/v1/auth/pc-login/scan', UNBOUND)
+    const page = await open()
+    expect(page.querySelector('.phone')).toBeFalsy()
+    expect(text(page, '.phone-privacy')).toBe('同意隐私保护指引后使用微信手机号')
+    expect(page.querySelector('#privacy-popup')).toBeTruthy()
+  })
+
+  test('a refused phone prompt still signs in, without a code; a refusal never sends one', async () => {
+    server.on('POST', '/api/v1/auth/pc-login/scan', UNBOUND)
+    server.on('POST', '/api/v1/auth/pc-login/confirm', { state: 'refused' })
+    const page = await open()
+    await fire(page, '.phone', 'getphonenumber', { code: 'phone-code-2', errMsg: 'getPhoneNumber:ok' })
+    await tap(page, '.refuse')
+    expect(server.callsTo('POST', '/api/v1/auth/pc-login/confirm')[0].data)
+      .toEqual({ scene: SCENE, decision: 'refuse' })
+  })
+
+  test('a denied phone prompt confirms without a code and says what that means', async () => {
+    server.on('POST', '/api/v1/auth/pc-login/scan', UNBOUND)
+    server.on('POST', '/api/v1/auth/pc-login/confirm', { state: 'confirmed' })
+    const page = await open()
+    await fire(page, '.phone', 'getphonenumber', { errMsg: 'getPhoneNumber:fail user deny' })
+    expect(text(page, '.phone-denied')).toContain('未授权手机号也可以登录')
+    await tap(page, '.confirm')
+    expect(server.callsTo('POST', '/api/v1/auth/pc-login/confirm')[0].data)
+      .toEqual({ scene: SCENE, decision: 'confirm' })
+  })
+
+  test('an expired phone code asks for the phone again and the sign-in stays open', async () => {
+    server.on('POST', '/api/v1/auth/pc-login/scan', UNBOUND)
+    server.on('POST', '/api/v1/auth/pc-login/confirm', { status: 422, body: { error: {
+      code: 'INVALID_PHONE_CODE', message: '手机号授权已失效，请重新点击获取手机号' } } })
+    const page = await open()
+    await fire(page, '.phone', 'getphonenumber', { code: 'phone-code-3', errMsg: 'getPhoneNumber:ok' })
+    await tap(page, '.confirm')
+    expect(text(page, '.phone')).toBe('使用微信绑定的手机号')
+    expect(page.querySelector('.confirm')).toBeTruthy()
+  })
+
+  test('a bound account is asked for nothing', async () => {
+    server.on('POST', '/api/v1/auth/pc-login/scan', Object.assign({}, PC, { identity_bound: true }))
+    const page = await open()
+    expect(page.querySelector('.pc-phone')).toBeFalsy()
   })
 })

@@ -2,9 +2,13 @@
  * 电脑端登录: the code a PC shows opens this page (scene "l=<nonce>"). The PC's time,
  * browser and network come first, so a parent can tell their own PC from a code someone
  * sent them to scan (QR-login phishing); only then 确认登录 signs that PC in, or 拒绝 ends it.
+ * An account without a real-name binding is first offered WeChat's phone button (behind the
+ * privacy agreement, like 实名登记): its code goes with the confirmation, and the PC's
+ * 实名登记 then uses that phone without a second scan (docs/PC.md).
  */
 const ui = require('../../../utils/ui')
 const format = require('../../../utils/format')
+const privacy = require('../../../utils/privacy')
 const account = require('../../../services/account')
 
 const SCENE = /^l=[0-9A-Za-z]{22}$/
@@ -25,7 +29,10 @@ function sceneOf(options) {
 }
 
 Page(ui.page({
-  data: { state: 'loading', pc: null, message: '', busy: false },
+  data: {
+    state: 'loading', pc: null, message: '', busy: false,
+    needsPhone: false, phoneAllowed: false, phoneCode: '', phoneState: '',
+  },
 
   onLoad(options) {
     this.scene = sceneOf(options)
@@ -38,11 +45,33 @@ Page(ui.page({
         state: 'ask',
         pc: { time: format.dateTime(pc.requested_at), browser: pc.browser, os: pc.os,
           address: pc.address },
+        needsPhone: pc.identity_bound === false,
       })
+      if (pc.identity_bound !== false) return null
+      return privacy.state().then(s => this.setData({ phoneAllowed: s.agreed }))
     }, err => this.fail(err))
   },
 
+  /** Before the agreement: ask for it; the phone button then appears for the family to tap. */
+  onAllowPhone() {
+    return privacy.ensurePrivacy('使用微信绑定的手机号').then(() => {
+      this.setData({ phoneAllowed: true })
+      ui.toast('已同意，请点击“使用微信绑定的手机号”')
+    }, err => ui.showError(err))
+  },
+
+  onPhone(e) {
+    const detail = e.detail || {}
+    if (detail.code) {
+      this.setData({ phoneCode: detail.code, phoneState: 'ok' })
+    } else {
+      this.setData({ phoneCode: '', phoneState: 'denied' })
+    }
+  },
+
   fail(err) {
+    // An expired phone code: tap the phone button again (the sign-in is still waiting).
+    if (err.code === 'INVALID_PHONE_CODE') this.setData({ phoneCode: '', phoneState: '' })
     const message = ENDED[err.code]
     if (message) {
       this.setData({ state: 'ended', message, busy: false })
@@ -58,7 +87,8 @@ Page(ui.page({
   decide(decision) {
     if (this.data.busy) return null
     this.setData({ busy: true })
-    return account.decidePcLogin(this.scene, decision).then(() => {
+    const phoneCode = decision === 'confirm' ? this.data.phoneCode : ''
+    return account.decidePcLogin(this.scene, decision, phoneCode).then(() => {
       this.setData({
         busy: false,
         state: decision === 'confirm' ? 'confirmed' : 'refused',
