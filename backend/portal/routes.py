@@ -27,6 +27,7 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 # Public, identical for everyone: browsers and proxies may keep the QR images a while.
 QR_CACHE = "public, max-age=3600"
 PARENT_ROLES = ("parent",)
+PC_PAGES = ("portal.pc_login", "portal.pc_home", "portal.pc_identity", "portal.pc_children")
 # The PC sign-in pages: our own files only, never framed (a framed sign-in page could be
 # dressed up as something else), never cached (the signed-in page carries the CSRF token).
 PC_PAGE_POLICY = (
@@ -37,7 +38,7 @@ PC_PAGE_POLICY = (
 
 @bp.after_request
 def _pc_page_headers(response: Response) -> Response:
-    if request.endpoint in ("portal.pc_login", "portal.pc_home"):
+    if request.endpoint in PC_PAGES:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Content-Security-Policy"] = PC_PAGE_POLICY
         response.headers["X-Frame-Options"] = "DENY"
@@ -174,10 +175,27 @@ def pc_login() -> str | BaseResponse:
     return render_template("portal/pc_login.html", **_pc_context())
 
 
-@bp.get("/pc/")
-def pc_home() -> str | BaseResponse:
-    """Where a parent signed in on the PC lands: who they are, and 退出登录."""
+def _pc_page(template: str) -> str | BaseResponse:
+    # A page of the signed-in parent, with the session's CSRF token; else the sign-in.
     user, info = user_for_cookie(PARENT_ROLES, csrf=False)
     if user is None or info is None:
         return redirect(url_for("portal.pc_login"))
-    return render_template("portal/pc_home.html", csrf_token=info.csrf, **_pc_context())
+    return render_template(template, csrf_token=info.csrf, **_pc_context())
+
+
+@bp.get("/pc/")
+def pc_home() -> str | BaseResponse:
+    """Where a parent signed in on the PC lands: who they are, the steps, and 退出登录."""
+    return _pc_page("portal/pc_home.html")
+
+
+@bp.get("/pc/identity")
+def pc_identity() -> str | BaseResponse:
+    """实名登记 on the PC, with the phone authorised when the sign-in was confirmed."""
+    return _pc_page("portal/pc_identity.html")
+
+
+@bp.get("/pc/children")
+def pc_children() -> str | BaseResponse:
+    """我的孩子 on the PC: the list and 添加孩子 with the guardian's consent."""
+    return _pc_page("portal/pc_children.html")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw, ImageFont
@@ -642,3 +643,28 @@ def replay(page: Page, key: str, queue: str) -> None:
     page.get_by_test_id(f"replay-{key}").click()
     confirm(page, f"重新放回{queue}")
     expect(page.get_by_test_id(f"replay-result-{key}")).to_contain_text("已重新排队")
+
+
+# --- the parent's PC (docs/PC_LOGIN.md, docs/PC.md) -----------------------------------------
+
+PC_LOGIN_PAGE = "packages/account/pc-login/pc-login"
+
+
+def scene_on_screen(page: Page) -> str:
+    """The code the PC page shows, read from a screenshot of it (what a phone's camera sees)."""
+    code = page.locator("#pc-qr-image")
+    expect(code).to_be_visible()
+    [found] = zxingcpp.read_barcodes(Image.open(io.BytesIO(code.screenshot())))
+    target, _, scene = found.text.removeprefix("wxacode:").partition("?scene=")
+    assert target == PC_LOGIN_PAGE
+    return scene
+
+
+def pc_login_phone(client: FlaskClient, console: Console, token: str, path: str,
+                   **body: str) -> dict[str, Any]:
+    """The mini-program's scan or confirm (while the served app is not using the database)."""
+    with console.exclusive():
+        response = client.post(f"/api/v1/auth/pc-login/{path}", json=body,
+                               headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]

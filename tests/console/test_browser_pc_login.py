@@ -5,45 +5,23 @@ and an expired code are shown on the page and a new code is one click (or Enter)
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from backend.accounts.models import User
 from backend.core.db import db
 from tests.conftest import Simulator, bearer
-from tests.console._support import Console
+from tests.console._support import PC_LOGIN_PAGE as PAGE
+from tests.console._support import Console, scene_on_screen
+from tests.console._support import pc_login_phone as phone
 from tests.factories import make_authority, make_guardian
 
-PAGE = "packages/account/pc-login/pc-login"
 Login = Callable[..., dict[str, Any]]
-
-
-def scene_on_screen(page: Page) -> str:
-    """The code the page shows, read from a screenshot of it (what a phone's camera sees)."""
-    code = page.locator("#pc-qr-image")
-    expect(code).to_be_visible()
-    [found] = zxingcpp.read_barcodes(Image.open(io.BytesIO(code.screenshot())))
-    target, _, scene = found.text.removeprefix("wxacode:").partition("?scene=")
-    assert target == PAGE
-    return scene
-
-
-def phone(client: FlaskClient, console: Console, token: str, path: str,
-          **body: str) -> dict[str, Any]:
-    """The mini-program calls the API (while the served app is not using the database)."""
-    with console.exclusive():
-        response = client.post(f"/api/v1/auth/pc-login/{path}", json=body,
-                               headers=bearer(token))
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture()

@@ -11,14 +11,6 @@
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute('content') : '';
 
-  /** 张*明 / 张*: the first and (for three or more characters) the last character only. */
-  function mask(name) {
-    var chars = Array.from ? Array.from(name) : name.split('');
-    if (chars.length <= 1) return '*';
-    if (chars.length === 2) return chars[0] + '*';
-    return chars[0] + new Array(chars.length - 1).join('*') + chars[chars.length - 1];
-  }
-
   function send(method, url, done) {
     var xhr = new XMLHttpRequest();
     xhr.open(method, url);
@@ -41,8 +33,8 @@
       nameNode.textContent = '（暂时无法读取）';
       return;
     }
-    nameNode.textContent = me.identity && me.identity.name ? mask(me.identity.name)
-      : '尚未实名登记（请先在微信小程序中完成实名登记）';
+    nameNode.textContent = me.identity && me.identity.name ? PC.mask(me.identity.name)
+      : '尚未实名登记（请点击下面的“实名登记”）';
   });
 
   logout.addEventListener('click', function () {

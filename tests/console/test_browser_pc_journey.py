@@ -1,0 +1,140 @@
+"""A parent's journey on a PC in a browser (docs/PC.md), with the console's harness: the PC
+sign-in's code scanned and confirmed through the API as the phone, with the WeChat phone
+code of the simulator; then 实名登记 on the PC with that phone (no second scan) and a child
+added with the guardian's consent, recorded with channel `pc`. The database is checked at
+each step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from backend.core.db import db, utcnow
+from backend.core.redis import redis_store
+from backend.identity.consent import CONSENT_VERSION
+from backend.identity.models import Child, ConsentChannel, Guardian
+from backend.identity.serializers import guardian_out
+from backend.schools.models import RegionLevel
+from tests.conftest import Simulator
+from tests.console._support import Console, pc_login_phone, scene_on_screen
+from tests.factories import make_authority, make_id_number, make_region, make_school, make_season
+
+Login = Callable[..., dict[str, Any]]
+GUARDIAN_ID = make_id_number(dt.date(1988, 6, 15), 951, male=False)
+
+
+@pytest.fixture()
+def county(app: Flask, session: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The deployment's county with an open season, a town, a village and its zoned school."""
+    authority = make_authority(name="示例县教育局")
+    monkeypatch.setitem(app.config, "DEFAULT_AUTHORITY", authority.code)
+    now = utcnow()
+    make_season(authority, year=now.year + 1, opens=now - dt.timedelta(hours=1),
+                closes=now + dt.timedelta(days=3))
+    town = make_region(authority, name="临泉镇")
+    village = make_region(authority, level=RegionLevel.VILLAGE, parent=town, name="示例一村")
+    school = make_school(authority, zone=[village], name="临泉镇第一小学")
+    return {"authority": authority, "village": village, "school": school, "year": now.year + 1}
+
+
+def guardian_of(user_id: int) -> Guardian | None:
+    return db.session.scalar(select(Guardian).where(Guardian.user_id == user_id))
+
+
+@pytest.mark.slow
+def test_a_parent_binds_and_adds_a_child_on_the_pc_with_one_scan(
+        client: FlaskClient, console: Console, office_page: Page, shots: Any,
+        county: dict[str, Any], login_parent: Login, wechat_sim: Simulator) -> None:
+    page = office_page
+    with console.exclusive():
+        openid = "o-pc-journey-1"
+        parent = login_parent(openid)
+        phone_code = wechat_sim.post("/sim/phone-code", openid=openid,
+                                     phone="13812345678")["code"]
+    user_id = parent["user"]["id"]
+
+    # The phone: scan, see that the account has no binding, confirm with the phone's code.
+    page.goto(console.url + "/pc/login")
+    scene = scene_on_screen(page)
+    scanned = pc_login_phone(client, console, parent["token"], "scan", scene=scene)
+    assert scanned["identity_bound"] is False
+    pc_login_phone(client, console, parent["token"], "confirm", scene=scene,
+                   decision="confirm", phone_code=phone_code)
+    page.wait_for_url(console.url + "/pc/")
+    expect(page.locator("#pc-user-name")).to_contain_text("尚未实名登记")
+    with console.exclusive():
+        assert redis_store.client.exists(redis_store.key("pc-phone", user_id))
+        assert guardian_of(user_id) is None
+
+    # 实名登记 on the PC: no phone code from the browser, the kept phone is bound.
+    page.get_by_role("link", name="实名登记").first.click()
+    page.wait_for_url(console.url + "/pc/identity")
+    form = page.locator("#pc-identity-form")
+    expect(form).to_be_visible()
+    form.get_by_label("姓名").fill("王示例")
+    form.get_by_label("证件号码").fill(GUARDIAN_ID[:-1] + ("0" if GUARDIAN_ID[-1] != "0" else "1"))
+    form.get_by_label("与孩子的关系").select_option("mother")
+    page.get_by_role("button", name="提交实名信息").click()
+    # A rule of the API, shown next to its field.
+    expect(form.locator(".field-error")).to_contain_text("校验")
+    form.get_by_label("证件号码").fill(GUARDIAN_ID)
+    page.get_by_role("button", name="提交实名信息").click()
+    expect(page.locator("#pc-identity-phone")).to_have_text("138****5678")
+    expect(page.locator("#pc-identity-name")).to_have_text("王*例")
+    shots(page, "pc-identity-done")
+    with console.exclusive():
+        guardian = guardian_of(user_id)
+        assert guardian is not None and guardian_out(guardian).phone == "138****5678"
+        assert not redis_store.client.exists(redis_store.key("pc-phone", user_id))
+
+    # 我的孩子: the address picker, the zoned school, the consent box unticked.
+    page.get_by_role("link", name="下一步：添加孩子").click()
+    page.wait_for_url(console.url + "/pc/children")
+    child_form = page.locator("#pc-child-form")
+    expect(child_form).to_be_visible()
+    expect(page.locator("#pc-children-empty")).to_be_visible()
+    expect(page.locator("#pc-consent-text")).to_contain_text("监护人")
+    consent_box = child_form.get_by_label("我是该儿童的监护人，已阅读并同意上述同意书")
+    expect(consent_box).not_to_be_checked()
+    child_form.get_by_label("孩子姓名").fill("王小示")
+    birth = dt.date(county["year"] - 7, 3, 1)
+    child_form.get_by_label("身份证号码").fill(make_id_number(birth, 953))
+    child_form.locator("select[name=town]").select_option(label="临泉镇")
+    child_form.locator("select[name='hukou.region_code']").select_option(label="示例一村")
+    child_form.get_by_label("详细地址").fill("示例路 1 号")
+    expect(page.locator(".pc-zone-school")).to_have_text(["临泉镇第一小学（公办）"])
+    page.get_by_role("button", name="保存孩子信息").click()
+    # Without the tick the API refuses and nothing is saved; the error is next to the box.
+    expect(child_form.locator(".pc-consent .field-error")).to_contain_text("勾选同意")
+    with console.exclusive():
+        assert db.session.scalar(select(Child).where(Child.guardian_id == guardian.id)) is None
+    consent_box.check()
+    page.get_by_role("button", name="保存孩子信息").click()
+    expect(page.locator(".pc-child-name")).to_have_text(["王*示"])
+    # At the office PC's size nothing runs off to the side.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    shots(page, "pc-children", full_page=True)
+    with console.exclusive():
+        child = db.session.scalar(select(Child).where(Child.guardian_id == guardian.id))
+        assert child is not None
+        assert child.consent.channel is ConsentChannel.PC
+        assert child.consent.version == CONSENT_VERSION
+
+    # 大字: larger type, kept on the next page.
+    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.pc-page')).fontSize)")
+    page.get_by_role("button", name="大字").click()
+    expect(page.locator("html")).to_have_class("pc-large")
+    larger = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.pc-page')).fontSize)")
+    assert larger > size
+    page.get_by_role("link", name="我的首页").click()
+    page.wait_for_url(console.url + "/pc/")
+    expect(page.locator("html")).to_have_class("pc-large")
+    expect(page.locator("#pc-user-name")).to_have_text("王*例")
