@@ -128,12 +128,11 @@ def test_a_parent_binds_and_adds_a_child_on_the_pc_with_one_scan(
         assert child.consent.version == CONSENT_VERSION
 
     # 大字: larger type, kept on the next page.
-    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.pc-page')).fontSize)")
+    font_size = "parseFloat(getComputedStyle(document.querySelector('.pc-page')).fontSize)"
+    size = page.evaluate(font_size)
     page.get_by_role("button", name="大字").click()
     expect(page.locator("html")).to_have_class("pc-large")
-    larger = page.evaluate(
-        "parseFloat(getComputedStyle(document.querySelector('.pc-page')).fontSize)")
-    assert larger > size
+    assert page.evaluate(font_size) > size
     page.get_by_role("link", name="我的首页").click()
     page.wait_for_url(console.url + "/pc/")
     expect(page.locator("html")).to_have_class("pc-large")

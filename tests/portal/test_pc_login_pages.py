@@ -47,3 +47,13 @@ def test_the_signed_in_page_needs_the_parents_session(client: FlaskClient, sessi
     script = client.get("/portal/static/pc_home.js")
     assert script.status_code == 200
     script.close()
+
+
+@pytest.mark.parametrize("path", ["/pc/identity", "/pc/children"])
+def test_the_journeys_pages_need_the_parents_session_and_are_never_framed(
+        client: FlaskClient, session: Any, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"] == "/pc/login"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
