@@ -27,7 +27,8 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 # Public, identical for everyone: browsers and proxies may keep the QR images a while.
 QR_CACHE = "public, max-age=3600"
 PARENT_ROLES = ("parent",)
-PC_PAGES = ("portal.pc_login", "portal.pc_home", "portal.pc_identity", "portal.pc_children")
+PC_PAGES = ("portal.pc_login", "portal.pc_home", "portal.pc_identity", "portal.pc_children",
+            "portal.pc_register")
 # The PC sign-in pages: our own files only, never framed (a framed sign-in page could be
 # dressed up as something else), never cached (the signed-in page carries the CSRF token).
 PC_PAGE_POLICY = (
@@ -199,3 +200,9 @@ def pc_identity() -> str | BaseResponse:
 def pc_children() -> str | BaseResponse:
     """我的孩子 on the PC: the list and 添加孩子 with the guardian's consent."""
     return _pc_page("portal/pc_children.html")
+
+
+@bp.get("/pc/register")
+def pc_register() -> str | BaseResponse:
+    """提交报名 on the PC: child, school, basis, documents, the must-read notice, the ticket."""
+    return _pc_page("portal/pc_register.html")

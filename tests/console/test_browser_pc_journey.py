@@ -1,8 +1,9 @@
 """A parent's journey on a PC in a browser (docs/PC.md), with the console's harness: the PC
 sign-in's code scanned and confirmed through the API as the phone, with the WeChat phone
-code of the simulator; then 实名登记 on the PC with that phone (no second scan) and a child
-added with the guardian's consent, recorded with channel `pc`. The database is checked at
-each step."""
+code of the simulator; then 实名登记 on the PC with that phone (no second scan), a child
+added with the guardian's consent, recorded with channel `pc`, and a registration submitted
+with a document uploaded from the PC, its ticket followed until accepted. The database is
+checked at each step."""
 
 from __future__ import annotations
 
@@ -21,10 +22,20 @@ from backend.core.redis import redis_store
 from backend.identity.consent import CONSENT_VERSION
 from backend.identity.models import Child, ConsentChannel, Guardian
 from backend.identity.serializers import guardian_out
+from backend.registrations.models import Registration, RegistrationStatus
 from backend.schools.models import RegionLevel
+from backend.uploads.models import Upload
 from tests.conftest import Simulator
-from tests.console._support import Console, pc_login_phone, scene_on_screen
-from tests.factories import make_authority, make_id_number, make_region, make_school, make_season
+from tests.console._support import Console, document_png, pc_login_phone, scene_on_screen
+from tests.factories import (
+    make_authority,
+    make_id_number,
+    make_region,
+    make_school,
+    make_season,
+    make_seat_plan,
+)
+from tests.proxy._support import drain
 
 Login = Callable[..., dict[str, Any]]
 GUARDIAN_ID = make_id_number(dt.date(1988, 6, 15), 951, male=False)
@@ -36,11 +47,14 @@ def county(app: Flask, session: Any, monkeypatch: pytest.MonkeyPatch) -> dict[st
     authority = make_authority(name="示例县教育局")
     monkeypatch.setitem(app.config, "DEFAULT_AUTHORITY", authority.code)
     now = utcnow()
-    make_season(authority, year=now.year + 1, opens=now - dt.timedelta(hours=1),
-                closes=now + dt.timedelta(days=3))
+    season = make_season(authority, year=now.year + 1, opens=now - dt.timedelta(hours=1),
+                         closes=now + dt.timedelta(days=3))
+    season.must_read_notice = "今年户口簿须提供户主页。"
     town = make_region(authority, name="临泉镇")
     village = make_region(authority, level=RegionLevel.VILLAGE, parent=town, name="示例一村")
     school = make_school(authority, zone=[village], name="临泉镇第一小学")
+    make_seat_plan(season, school)
+    make_school(authority, name="示例县实验小学")
     return {"authority": authority, "village": village, "school": school, "year": now.year + 1}
 
 
@@ -49,7 +63,7 @@ def guardian_of(user_id: int) -> Guardian | None:
 
 
 @pytest.mark.slow
-def test_a_parent_binds_and_adds_a_child_on_the_pc_with_one_scan(
+def test_a_parent_registers_on_the_pc_from_one_scan_to_an_accepted_ticket(
         client: FlaskClient, console: Console, office_page: Page, shots: Any,
         county: dict[str, Any], login_parent: Login, wechat_sim: Simulator) -> None:
     page = office_page
@@ -137,3 +151,42 @@ def test_a_parent_binds_and_adds_a_child_on_the_pc_with_one_scan(
     page.wait_for_url(console.url + "/pc/")
     expect(page.locator("html")).to_have_class("pc-large")
     expect(page.locator("#pc-user-name")).to_have_text("王*例")
+
+    # 提交报名: the child, the zoned school first, the basis's document uploaded from the PC.
+    page.get_by_role("link", name="3 提交报名").click()
+    page.wait_for_url(console.url + "/pc/register")
+    register = page.locator("#pc-register-form")
+    expect(register).to_be_visible()
+    schools = register.locator("select[name=school_code] option")
+    expect(schools).to_have_text(["临泉镇第一小学", "示例县实验小学"])
+    expect(register.locator("select[name=school_code]")).to_have_value(county["school"].code)
+    expect(page.locator("#pc-must-read-text")).to_contain_text("今年户口簿须提供户主页。")
+    expect(page.locator("#pc-must-read-text")).to_contain_text("报名先后不影响录取")
+    documents = register.locator(".pc-document")
+    expect(documents).to_have_count(1)
+    expect(documents.first).to_contain_text("户口簿")
+    documents.first.locator("input[type=file]").set_input_files(
+        files=[{"name": "hukou.png", "mimeType": "image/png", "buffer": document_png()}])
+    expect(documents.first.locator(".pc-upload-state")).to_have_text("已上传")
+    with console.exclusive():
+        [upload] = db.session.scalars(select(Upload).where(Upload.owner_user_id == user_id)).all()
+    page.get_by_role("button", name="提交报名").click()
+    expect(register.locator(".pc-must-read .field-error")).to_contain_text("请读完报名须知")
+    register.get_by_label("我已阅读并同意报名须知，所填信息和上传材料真实").check()
+    page.get_by_role("button", name="提交报名").click()
+    expect(page.locator("#pc-ticket-state")).to_have_text("正在受理，请稍候…")
+    for _ in range(20):
+        with console.exclusive():
+            drain()
+        if page.locator("#pc-ticket-state").text_content() == "报名已受理":
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator("#pc-ticket-state")).to_have_text("报名已受理")
+    shots(page, "pc-registered")
+    with console.exclusive():
+        [registration] = db.session.scalars(
+            select(Registration).where(Registration.child_id == child.id)).all()
+        assert registration.school_id == county["school"].id
+        assert registration.status is RegistrationStatus.SUBMITTED
+        assert [u.id for u in registration.uploads] == [upload.id]
+    expect(page.locator("#pc-ticket-detail")).to_contain_text(f"报名编号 {registration.id}")
