@@ -17,11 +17,13 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from backend.accounts.models import User
 from backend.core.db import db, utcnow
 from backend.core.redis import redis_store
 from backend.identity.consent import CONSENT_VERSION
 from backend.identity.models import Child, ConsentChannel, Guardian
 from backend.identity.serializers import guardian_out
+from backend.registrations import facts
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.schools.models import RegionLevel
 from backend.uploads.models import Upload
@@ -29,6 +31,8 @@ from tests.conftest import Simulator
 from tests.console._support import Console, document_png, pc_login_phone, scene_on_screen
 from tests.factories import (
     make_authority,
+    make_child,
+    make_guardian,
     make_id_number,
     make_region,
     make_school,
@@ -190,3 +194,45 @@ def test_a_parent_registers_on_the_pc_from_one_scan_to_an_accepted_ticket(
         assert registration.status is RegistrationStatus.SUBMITTED
         assert [u.id for u in registration.uploads] == [upload.id]
     expect(page.locator("#pc-ticket-detail")).to_contain_text(f"报名编号 {registration.id}")
+
+
+@pytest.mark.slow
+def test_a_refused_ticket_says_why_on_the_pc(
+        client: FlaskClient, console: Console, office_page: Page, shots: Any,
+        county: dict[str, Any], login_parent: Login) -> None:
+    page = office_page
+    with console.exclusive():
+        parent = login_parent()
+        guardian = make_guardian(db.session.get(User, parent["user"]["id"]), name="李示例")
+        child = make_child(guardian, county["village"], birth=dt.date(county["year"] - 7, 5, 1))
+        facts.refresh_children([child.id])
+        db.session.commit()
+    page.goto(console.url + "/pc/login")
+    scene = scene_on_screen(page)
+    pc_login_phone(client, console, parent["token"], "scan", scene=scene)
+    pc_login_phone(client, console, parent["token"], "confirm", scene=scene, decision="confirm")
+    page.wait_for_url(console.url + "/pc/")
+    page.get_by_role("link", name="提交报名").first.click()
+    page.wait_for_url(console.url + "/pc/register")
+    register = page.locator("#pc-register-form")
+    register.locator(".pc-document input[type=file]").set_input_files(
+        files=[{"name": "hukou.png", "mimeType": "image/png", "buffer": document_png()}])
+    expect(register.locator(".pc-upload-state")).to_have_text("已上传")
+    register.get_by_label("我已阅读并同意报名须知，所填信息和上传材料真实").check()
+    page.get_by_role("button", name="提交报名").click()
+    expect(page.locator("#pc-ticket-state")).to_have_text("正在受理，请稍候…")
+    # The document is gone before the worker gets to the submission.
+    with console.exclusive():
+        for upload in db.session.scalars(select(Upload).where(
+                Upload.owner_user_id == parent["user"]["id"])):
+            upload.purged_at = utcnow()
+        db.session.commit()
+        drain()
+
+    expect(page.locator("#pc-ticket-state")).to_have_text("报名未被受理")
+    expect(page.locator("#pc-ticket-detail")).to_have_text("部分材料已删除，报名未受理，请重新上传后提交")
+    expect(register).to_be_visible()
+    shots(page, "pc-register-refused")
+    with console.exclusive():
+        assert db.session.scalar(select(Registration).where(
+            Registration.child_id == child.id)) is None
