@@ -28,7 +28,7 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 QR_CACHE = "public, max-age=3600"
 PARENT_ROLES = ("parent",)
 PC_PAGES = ("portal.pc_login", "portal.pc_home", "portal.pc_identity", "portal.pc_children",
-            "portal.pc_register")
+            "portal.pc_register", "portal.pc_registrations")
 # The PC sign-in pages: our own files only, never framed (a framed sign-in page could be
 # dressed up as something else), never cached (the signed-in page carries the CSRF token).
 PC_PAGE_POLICY = (
@@ -206,3 +206,9 @@ def pc_children() -> str | BaseResponse:
 def pc_register() -> str | BaseResponse:
     """提交报名 on the PC: child, school, basis, documents, the must-read notice, the ticket."""
     return _pc_page("portal/pc_register.html")
+
+
+@bp.get("/pc/registrations")
+def pc_registrations() -> str | BaseResponse:
+    """我的报名 on the PC: status, timeline and what a returned registration needs; printable."""
+    return _pc_page("portal/pc_registrations.html")

@@ -195,6 +195,18 @@ def test_a_parent_registers_on_the_pc_from_one_scan_to_an_accepted_ticket(
         assert [u.id for u in registration.uploads] == [upload.id]
     expect(page.locator("#pc-ticket-detail")).to_contain_text(f"报名编号 {registration.id}")
 
+    # 我的报名: the status and its timeline, printable.
+    page.get_by_role("link", name="我的报名").click()
+    page.wait_for_url(console.url + "/pc/registrations")
+    card = page.locator(f"[data-registration-id='{registration.id}']")
+    expect(card.locator(".pc-registration-status")).to_have_text("已受理")
+    expect(card.locator("h2")).to_have_text("临泉镇第一小学　王*示")
+    expect(card.locator(".pc-timeline li")).to_have_count(1)
+    page.emulate_media(media="print")
+    expect(page.locator(".pc-nav")).to_be_hidden()
+    expect(card).to_be_visible()
+    page.emulate_media(media="screen")
+
 
 @pytest.mark.slow
 def test_a_refused_ticket_says_why_on_the_pc(
