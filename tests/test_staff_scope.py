@@ -20,9 +20,6 @@ In-scope calls that change state are only asked not to be refused (NOT_REFUSED: 
 403, 404 nor 5xx) where the action's own outcome (409 for a published assignment …) is not
 what this table is about.
 
-A row that leaks today keeps the correct expectation and is marked `xfail(strict=True)`
-with the reason "LEAK: …", so it shows in every run until the code is fixed.
-
 The world is built once for the module, inside one outer transaction on one connection
 (overriding conftest's `connection`); each test runs in a savepoint of it that is rolled back
 afterwards, and Redis is put back to the world's snapshot after each test (overriding
@@ -34,7 +31,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,7 +85,6 @@ class Case:
     outsiders: tuple[str, ...] = OUTSIDERS
     totals_zero: bool = False  # counts: outsiders see zero registrations
     no_a_actors: bool = False  # audit events: outsiders see none by authority A's staff
-    leaks: dict[str, str] = field(default_factory=dict)  # caller -> why it leaks today
     variant: str = ""  # tells apart two rows of one method and path in the test ids
 
     @property
@@ -416,10 +412,7 @@ def _params() -> list[Any]:
     params = []
     for case in CASES:
         for caller in CALLERS:
-            marks = ([pytest.mark.xfail(strict=True, reason=f"LEAK: {case.leaks[caller]}")]
-                     if caller in case.leaks else [])
-            params.append(pytest.param(case, caller, marks=marks,
-                                       id=f"{case.method} {case.label} as {caller}"))
+            params.append(pytest.param(case, caller, id=f"{case.method} {case.label} as {caller}"))
     return params
 
 

@@ -11,12 +11,14 @@ from backend.core.db import utcnow
 from backend.core.timeutil import local_iso
 from backend.seasons import services
 from backend.seasons.models import Season
+from backend.seasons.must_read import must_read_sections
 from backend.seasons.schemas import (
     STATUS_NAMES,
     AdminSeasonList,
     AdminSeasonOut,
     AuthorityQuery,
     CopySummary,
+    MustReadSection,
     PhaseIn,
     PhaseOut,
     PhasesIn,
@@ -44,6 +46,8 @@ def season_out(season: Season) -> SeasonOut:
         state=state,  # type: ignore[arg-type]
         current_phase=phase.key if phase else None, is_sample=season.is_sample,
         must_read_notice=season.must_read_notice,
+        must_read=[MustReadSection(title=title, text=text)
+                   for title, text in must_read_sections(season)],
     )
 
 

@@ -26,6 +26,13 @@ class PhaseOut(BaseModel):
     ends_at: str
 
 
+class MustReadSection(BaseModel):
+    """One section of the 报名须知."""
+
+    title: str
+    text: str
+
+
 class SeasonOut(BaseModel):
     """A season with its timeline and where it stands now."""
 
@@ -45,6 +52,9 @@ class SeasonOut(BaseModel):
     must_read_notice: str = Field(
         default="", description="报名须知: the season's own text, shown with the standard "
                                 "notice before a family's first registration (may be empty)")
+    must_read: list[MustReadSection] = Field(
+        default_factory=list, description="the whole 报名须知 to show, standard sections with "
+                                          "the season's dates first, must_read_notice last")
 
 
 class SeasonList(BaseModel):

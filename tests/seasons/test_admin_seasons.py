@@ -338,3 +338,23 @@ def test_a_copy_leaves_out_plans_above_todays_class_size_cap(
         "year": county.season.year + 1, "name": "下一季",
         "copy_from_season_id": county.season.id}).get_json()
     assert (body["copied"]["seat_plans"], body["copied"]["seat_plans_over_cap"]) == (1, 1)
+
+
+def test_the_public_season_carries_the_whole_must_read_notice_with_its_dates(
+        client: FlaskClient, county: County) -> None:
+    season = county.season
+    opens = season.registration_opens_at.astimezone(zone(season.authority.timezone))
+    assert client.patch(f"{API}/{season.id}", headers=county.auth(),
+                        json={"must_read_notice": NOTICE}).status_code == 200
+
+    body = client.get(f"/api/v1/seasons?authority={county.authority.code}").get_json()
+    must_read = body["items"][0]["must_read"]
+
+    titles = [s["title"] for s in must_read]
+    assert titles[0] == "一、免试就近入学" and titles[-1] == "九、本季须知" and len(titles) == 9
+    texts = {s["title"]: s["text"] for s in must_read}
+    cutoff = season.age_cutoff
+    assert f"{cutoff.year}年{cutoff.month}月{cutoff.day}日 及之前出生" in texts["二、入学年龄"]
+    assert f"{opens.month}月{opens.day}日 {opens:%H:%M} 至" in texts["三、报名时间"]
+    assert "报名先后不影响录取" in texts["三、报名时间"]
+    assert texts["九、本季须知"] == NOTICE

@@ -7,6 +7,17 @@ function iso(ms) {
 
 const DAY = 24 * 3600 * 1000
 
+// The 报名须知 as the API writes it for the season below (backend/seasons/must_read.py).
+function mustRead(notice) {
+  const list = [
+    { title: '一、免试就近入学', text: '学校按划片范围招生，不举行任何形式的考试、测试或面试。' },
+    { title: '二、入学年龄', text: '本季招收 2019年8月31日 及之前出生的适龄儿童。' },
+    { title: '三、报名时间', text: '报名先后不影响录取，报名时间内任何时候提交都一样。' },
+  ]
+  if (notice) list.push({ title: '九、本季须知', text: notice })
+  return list
+}
+
 function season(overrides = {}) {
   const now = Date.now()
   const opens = now + 2 * DAY
@@ -22,6 +33,7 @@ function season(overrides = {}) {
     registration_opens_at: iso(opens), registration_closes_at: iso(closes),
     state: 'in_progress', current_phase: 'publicity', is_sample: true,
     fairness_notice: '报名先后不影响录取', must_read_notice: '',
+    must_read: mustRead(overrides.must_read_notice),
   }, overrides)
 }
 
