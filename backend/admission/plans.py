@@ -17,6 +17,7 @@ from backend.audit.services import client_fingerprint, record_audit
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
 from backend.schools.models import School, SeatPlan
+from backend.seasons.services import refuse_archived
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ def set_seat_plan(user: User, season_id: int, school_id: int, *, classes: int,
     now = now or utcnow()
     season = scope.season(user, season_id)
     school = scope.school(user, school_id=school_id)
+    # The plan of an archived season is what was published and admitted against.
+    refuse_archived(season)
     cap = int(current_app.config["ADMISSION_CLASS_SIZE_CAP"])
     if class_size > cap:
         # 超班额: the configured cap (45 for grade one by default).

@@ -15,6 +15,7 @@ from backend.core.db import db
 from backend.core.errors import ApiError
 from backend.identity.models import Child
 from backend.registrations.models import Registration
+from backend.seasons.services import refuse_archived
 
 # BRIEF §2 rule 7 and the county plan: 优抚对象 get their educational preference (served
 # first), disabled children are placed near home in an ordinary class (随班就读, 就近安排);
@@ -64,6 +65,8 @@ def set_tiers(user: User, season_id: int, school_id: int, tiers: Sequence[dict[s
     """Replace the school's ordered tier rules; fixed once its real lottery is frozen."""
     season = scope.season(user, season_id)
     school = scope.school(user, school_id=school_id)
+    # The tiers of an archived season are the rules its lottery (if any) was drawn by.
+    refuse_archived(season)
     if real_lottery(season.id, school.id) is not None:
         raise ApiError(409, "TIERS_FROZEN", "该校已冻结派位名单，优先顺序不能再修改")
     if not tiers or tiers[-1]["rule"]:

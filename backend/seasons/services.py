@@ -316,9 +316,14 @@ def _locked(user: User, season_id: int) -> Season:
     season = scope.season(user, season_id)
     db.session.execute(select(Season.id).where(Season.id == season.id).with_for_update())
     db.session.refresh(season)
+    refuse_archived(season)
+    return season
+
+
+def refuse_archived(season: Season) -> None:
+    """409 SEASON_ARCHIVED: an archived season is the record of what happened (公开透明)."""
     if season.status is SeasonStatus.ARCHIVED:
         raise ApiError(409, "SEASON_ARCHIVED", "招生季已归档，不能再修改")
-    return season
 
 
 def _no_overlap(season: Season, opens: dt.datetime, closes: dt.datetime) -> None:

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from backend.admission.models import PriorityTier, SeatCount
 from backend.audit.models import AuditEvent
 from backend.core.db import db
 from backend.schools.models import SeatPlan
+from backend.seasons.models import SeasonStatus
 from tests.admission._support import (
     County,
     applicant,
@@ -165,3 +166,32 @@ def test_tiers_are_fixed_once_the_list_is_frozen_and_must_end_with_everyone(
     late = client.put(_tiers_url(county), headers=county.auth(), json={"tiers": [
         {"key": "others", "label": "其他"}]})
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "TIERS_FROZEN"
+
+
+def test_an_archived_season_keeps_its_plan_and_tiers(client: FlaskClient,
+                                                     county: County) -> None:
+    assert client.put(_plan_url(county), headers=county.auth(),
+                      json={"classes": 2, "class_size": 40}).status_code == 200
+    county.season.status = SeasonStatus.ARCHIVED
+    db.session.flush()
+    audits = db.session.scalar(select(func.count()).select_from(AuditEvent))
+
+    plan = client.put(_plan_url(county), headers=county.auth(),
+                      json={"classes": 3, "class_size": 45})
+    assert plan.status_code == 409
+    assert plan.get_json()["error"]["code"] == "SEASON_ARCHIVED"
+    tiers = client.put(_tiers_url(county), headers=county.auth(), json={"tiers": [
+        {"key": "others", "label": "其他"}]})
+    assert tiers.status_code == 409
+    assert tiers.get_json()["error"]["code"] == "SEASON_ARCHIVED"
+
+    saved = db.session.scalar(select(SeatPlan).where(SeatPlan.season_id == county.season.id,
+                                                     SeatPlan.school_id == county.school_a.id))
+    assert saved is not None and (saved.classes, saved.class_size) == (2, 40)
+    assert db.session.scalar(select(func.count()).select_from(PriorityTier).where(
+        PriorityTier.season_id == county.season.id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audits
+    # Reading stays open: the archive is for looking up.
+    assert client.get(_tiers_url(county), headers=county.auth()).status_code == 200
+    assert client.get(f"/api/v1/admin/seat-plans?season_id={county.season.id}",
+                      headers=county.auth()).status_code == 200

@@ -60,6 +60,8 @@
           { title: "已录取", class: "num", render: function (p) { return el("span", { "data-testid": "taken-" + p.school.code }, String(p.taken)); } },
           { title: "剩余学位", class: "num", render: function (p) { return el("span", { "data-testid": "free-" + p.school.code }, num(p.free)); } },
           { title: "操作", render: function (p) {
+            // An archived season is history: its plan and tiers are shown, not changed (the API answers 409 SEASON_ARCHIVED).
+            if (state.season.status === "archived") return el("span", { class: "muted" }, "仅供查阅");
             return el("span", null,
               el("button", { type: "button", class: "btn btn-link", "data-testid": "plan-" + p.school.code, onclick: function () { planModal(p); } }, "设置计划"),
               el("button", { type: "button", class: "btn btn-link", "data-testid": "tiers-" + p.school.code, onclick: function () { tierEditor(p); } }, "优先顺序"));
