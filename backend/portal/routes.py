@@ -18,6 +18,7 @@ from backend.announcements import services as announcements
 from backend.authorities.models import EducationAuthority
 from backend.authorities.services import resolve_authority
 from backend.core.errors import ApiError
+from backend.onsite import services as onsite
 from backend.portal import links, posters, qr, services
 from backend.schools import services as schools
 
@@ -28,7 +29,8 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 QR_CACHE = "public, max-age=3600"
 PARENT_ROLES = ("parent",)
 PC_PAGES = ("portal.pc_login", "portal.pc_home", "portal.pc_identity", "portal.pc_children",
-            "portal.pc_register", "portal.pc_registrations")
+            "portal.pc_register", "portal.pc_registrations", "portal.pc_onsite",
+            "portal.pc_ticket_qr", "portal.pc_complaints")
 # The PC sign-in pages: our own files only, never framed (a framed sign-in page could be
 # dressed up as something else), never cached (the signed-in page carries the CSRF token).
 PC_PAGE_POLICY = (
@@ -212,3 +214,29 @@ def pc_register() -> str | BaseResponse:
 def pc_registrations() -> str | BaseResponse:
     """我的报名 on the PC: status, timeline and what a returned registration needs; printable."""
     return _pc_page("portal/pc_registrations.html")
+
+
+@bp.get("/pc/onsite")
+def pc_onsite() -> str | BaseResponse:
+    """现场确认 on the PC: the admitted child's slots, booking, and the printable entry ticket."""
+    return _pc_page("portal/pc_onsite.html")
+
+
+@bp.get("/pc/onsite/bookings/<int:booking_id>/qr.png")
+def pc_ticket_qr(booking_id: int) -> Response | tuple[str, int]:
+    """The entry ticket's QR image (the code staff scan) for the page to show and print."""
+    user, _info = user_for_cookie(PARENT_ROLES, csrf=False)
+    if user is None:
+        return _not_found("请先登录。")
+    try:
+        # The API's own check: only the family's booking, only while the offer stands.
+        _booking, _code, png = onsite.ticket(user, booking_id)
+    except ApiError:
+        return _not_found("没有找到该入场凭证。")
+    return Response(png, mimetype="image/png")
+
+
+@bp.get("/pc/complaints")
+def pc_complaints() -> str | BaseResponse:
+    """投诉与申诉 on the PC: the family's complaints, the bureau's answers, and a new one."""
+    return _pc_page("portal/pc_complaints.html")
