@@ -29,8 +29,8 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 QR_CACHE = "public, max-age=3600"
 PARENT_ROLES = ("parent",)
 PC_PAGES = ("portal.pc_login", "portal.pc_home", "portal.pc_identity", "portal.pc_children",
-            "portal.pc_register", "portal.pc_registrations", "portal.pc_onsite",
-            "portal.pc_ticket_qr", "portal.pc_complaints")
+            "portal.pc_register", "portal.pc_registrations", "portal.pc_registration",
+            "portal.pc_onsite", "portal.pc_ticket_qr", "portal.pc_complaints")
 # The PC sign-in pages: our own files only, never framed (a framed sign-in page could be
 # dressed up as something else), never cached (the signed-in page carries the CSRF token).
 PC_PAGE_POLICY = (
@@ -214,6 +214,13 @@ def pc_register() -> str | BaseResponse:
 def pc_registrations() -> str | BaseResponse:
     """我的报名 on the PC: status, timeline and what a returned registration needs; printable."""
     return _pc_page("portal/pc_registrations.html")
+
+
+@bp.get("/pc/registrations/<int:registration_id>")
+def pc_registration(registration_id: int) -> str | BaseResponse:
+    """One registration on the PC: the fix a school asked for, 撤回报名, and the results
+    (lottery, the seat offer to confirm or decline, the class); printable."""
+    return _pc_page("portal/pc_registration.html")
 
 
 @bp.get("/pc/onsite")

@@ -57,6 +57,7 @@ from tests.factories import (
     make_seat_plan,
     make_staff,
 )
+from tests.proxy._support import drain
 
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -668,3 +669,14 @@ def pc_login_phone(client: FlaskClient, console: Console, token: str, path: str,
                                headers=bearer(token))
     assert response.status_code == 200, response.get_json()
     return response.get_json()  # type: ignore[no-any-return]
+
+
+def drain_until(page: Page, console: Console, locator: str, text: str) -> None:
+    """Let the worker drain the intake queue until the page's `locator` reads `text`."""
+    for _ in range(20):
+        with console.exclusive():
+            drain()
+        if page.locator(locator).text_content() == text:
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator(locator)).to_have_text(text)

@@ -50,7 +50,8 @@ def test_the_signed_in_page_needs_the_parents_session(client: FlaskClient, sessi
 
 
 @pytest.mark.parametrize("path", ["/pc/identity", "/pc/children", "/pc/register",
-                                  "/pc/registrations", "/pc/onsite", "/pc/complaints"])
+                                  "/pc/registrations", "/pc/registrations/1", "/pc/onsite",
+                                  "/pc/complaints"])
 def test_the_journeys_pages_need_the_parents_session_and_are_never_framed(
         client: FlaskClient, session: Any, path: str) -> None:
     response = client.get(path)

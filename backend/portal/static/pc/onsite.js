@@ -132,8 +132,12 @@
         list.textContent = '';
         admitted.forEach(function (o, n) { list.appendChild(card(o, slotLists[n], bookings[o.registration_id])); });
         waiting.forEach(function (o) {
-          list.appendChild(PC.el('p', { class: 'pc-correction' }, o.school.name + '　' + PC.mask(o.child_name) +
-            '：已获得学位，请先在微信小程序“录取结果”中确认入学，再预约现场确认。'));
+          // Confirming the seat is on the registration's own page (录取结果).
+          var note = PC.el('p', { class: 'pc-correction' }, o.school.name + '　' + PC.mask(o.child_name) +
+            '：已获得学位，请先');
+          note.appendChild(PC.el('a', { href: '/pc/registrations/' + o.registration_id }, '查看录取结果并确认入学'));
+          note.appendChild(document.createTextNode('，再预约现场确认。'));
+          list.appendChild(note);
         });
       });
     }).catch(function (err) {

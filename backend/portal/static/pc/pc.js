@@ -6,6 +6,9 @@
  * - PC.showFieldErrors(form, error): the API's field errors next to the inputs they name.
  * - PC.busy(button, work, text): the button disabled while a request runs.
  * - PC.mask(name): names shown masked (a PC may be shared).
+ * - PC.newKey(): an Idempotency-Key (one per filled form: a retry never registers twice).
+ * - PC.follow(ticket, show, fail): an intake ticket followed until accepted or refused.
+ * - PC.documentRow(options): one document to upload from the PC (POST /uploads, multipart).
  * - the 大字 toggle (kept in this browser).
  */
 (function () {
@@ -108,6 +111,63 @@
     return chars[0] + new Array(chars.length - 1).join('*') + chars[chars.length - 1];
   }
 
+  /** 32 random hex digits. */
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  /** Each answer to `show`; read again every 1.5 s while `queued`; a failed read to `fail`. */
+  function follow(ticket, show, fail) {
+    show(ticket);
+    if (ticket.state !== 'queued') return;
+    window.setTimeout(function () {
+      api('GET', '/api/v1/registrations/tickets/' + encodeURIComponent(ticket.ticket))
+        .then(function (next) { follow(next, show, fail); }, fail);
+    }, 1500);
+  }
+
+  /**
+   * A document's row: its label, the kind (a choice when any of several will do), the file
+   * input, uploaded as soon as a file is chosen, and its state. options: label, kinds
+   * [{kind, name}], kind (preselected), name and fileLabel (of the input), state and ok (the
+   * state shown first), clear() when a new file is chosen, done(upload) → the state to show.
+   */
+  function documentRow(o) {
+    var row = el('div', { class: 'pc-document' });
+    var label = el('label', { class: 'pc-field' }, o.label);
+    var kind = el('select', { 'aria-label': '材料种类' });
+    o.kinds.forEach(function (d) { kind.appendChild(el('option', { value: d.kind }, d.name)); });
+    if (o.kind) kind.value = o.kind;
+    kind.hidden = o.kinds.length < 2;
+    var file = el('input', { type: 'file', accept: 'image/jpeg,image/png,application/pdf' });
+    if (o.name) file.setAttribute('name', o.name);
+    if (o.fileLabel) file.setAttribute('aria-label', o.fileLabel);
+    var state = el('span', { class: 'pc-upload-state' + (o.ok ? ' pc-ok' : '') }, o.state);
+    label.appendChild(kind);
+    label.appendChild(file);
+    row.appendChild(label);
+    row.appendChild(state);
+    file.addEventListener('change', function () {
+      if (!file.files.length) return;
+      var data = new FormData();
+      data.append('kind', kind.value);
+      data.append('file', file.files[0]);
+      if (o.clear) o.clear();
+      state.textContent = '正在上传…';
+      state.className = 'pc-upload-state';
+      api('POST', '/api/v1/uploads', data).then(function (uploaded) {
+        state.textContent = o.done(uploaded);
+        state.className = 'pc-upload-state pc-ok';
+      }, function (err) {
+        state.textContent = '上传失败：' + err.message;
+        state.className = 'pc-upload-state pc-error';
+      });
+    });
+    return row;
+  }
+
   function applyLarge(on) {
     document.documentElement.classList.toggle('pc-large', on);
     var toggle = document.getElementById('pc-large-toggle');
@@ -128,5 +188,6 @@
   });
 
   window.PC = { api: api, showFieldErrors: showFieldErrors, clearFieldErrors: clearFieldErrors,
-    busy: busy, say: say, el: el, mask: mask };
+    busy: busy, say: say, el: el, mask: mask, newKey: newKey, follow: follow,
+    documentRow: documentRow };
 })();

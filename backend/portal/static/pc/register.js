@@ -16,14 +16,7 @@
   var children = [];
   var requirements = null;
   var uploads = {}; // document group index → upload id
-  var key = '';
-
-  function newKey() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    key = Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
-  }
-  newKey();
+  var key = PC.newKey();
 
   function child() {
     var id = Number(form.elements.child_id.value);
@@ -53,34 +46,13 @@
     var own = child();
     (own ? own.required_documents : []).forEach(function (doc) { groups.push([doc]); });
     groups.forEach(function (group, index) {
-      var row = PC.el('div', { class: 'pc-document', 'data-group': String(index) });
-      var label = PC.el('label', { class: 'pc-field' }, group.map(function (d) { return d.name; }).join(' 或 '));
-      var kind = PC.el('select', { 'aria-label': '材料种类' });
-      group.forEach(function (d) { kind.appendChild(PC.el('option', { value: d.kind }, d.name)); });
-      kind.hidden = group.length < 2;
-      var file = PC.el('input', { type: 'file', accept: 'image/jpeg,image/png,application/pdf' });
-      var state = PC.el('span', { class: 'pc-upload-state' }, '未上传');
-      label.appendChild(kind);
-      label.appendChild(file);
-      row.appendChild(label);
-      row.appendChild(state);
-      list.appendChild(row);
-      file.addEventListener('change', function () {
-        if (!file.files.length) return;
-        var data = new FormData();
-        data.append('kind', kind.value);
-        data.append('file', file.files[0]);
-        delete uploads[index];
-        state.textContent = '正在上传…';
-        PC.api('POST', '/api/v1/uploads', data).then(function (uploaded) {
-          uploads[index] = uploaded.upload_id;
-          state.textContent = '已上传';
-          state.className = 'pc-upload-state pc-ok';
-        }, function (err) {
-          state.textContent = '上传失败：' + err.message;
-          state.className = 'pc-upload-state pc-error';
-        });
+      var row = PC.documentRow({
+        label: group.map(function (d) { return d.name; }).join(' 或 '), kinds: group, state: '未上传',
+        clear: function () { delete uploads[index]; },
+        done: function (uploaded) { uploads[index] = uploaded.upload_id; return '已上传'; },
       });
+      row.setAttribute('data-group', String(index));
+      list.appendChild(row);
     });
   }
 
@@ -107,7 +79,7 @@
     });
   }
 
-  function follow(ticket) {
+  function show(ticket) {
     var box = document.getElementById('pc-ticket');
     var stateNode = document.getElementById('pc-ticket-state');
     var detail = document.getElementById('pc-ticket-detail');
@@ -115,10 +87,6 @@
     if (ticket.state === 'queued') {
       stateNode.textContent = '正在受理，请稍候…';
       detail.textContent = ticket.fairness_notice || '';
-      window.setTimeout(function () {
-        PC.api('GET', '/api/v1/registrations/tickets/' + encodeURIComponent(ticket.ticket))
-          .then(follow, function (err) { PC.say(error, err.message); });
-      }, 1500);
       return;
     }
     if (ticket.state === 'accepted') {
@@ -129,7 +97,7 @@
     }
     stateNode.textContent = '报名未被受理';
     detail.textContent = (ticket.error && ticket.error.message) || '请检查后重新提交';
-    newKey();
+    key = PC.newKey();
   }
 
   form.elements.child_id.addEventListener('change', function () { schools(); documents(); });
@@ -151,7 +119,9 @@
     };
     PC.busy(submit, function () {
       return PC.api('POST', '/api/v1/registrations', body, { 'Idempotency-Key': key });
-    }, '正在提交…').then(follow).catch(function (err) {
+    }, '正在提交…').then(function (ticket) {
+      if (ticket) PC.follow(ticket, show, function (err) { PC.say(error, err.message); });
+    }).catch(function (err) {
       if (!PC.showFieldErrors(form, err)) PC.say(error, err.message);
     });
   });
