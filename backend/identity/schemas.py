@@ -137,7 +137,9 @@ class DisabilityIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     placement_wish: PlacementWish
-    certificate_number: str | None = Field(default=None, max_length=32)
+    certificate_number: str | None = Field(
+        default=None, max_length=32,
+        description="PATCH /me/children/{id}: left out, the number registered before is kept")
     note: str = Field(default="", max_length=300)
 
 

@@ -377,10 +377,17 @@ def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
         categories = changes.get("categories")
         if categories is None:
             categories = child.categories
+        before = child.disability or {}
         disability = changes["disability"] if "disability" in changes else (
-            {"placement_wish": child.disability["placement_wish"]} if child.disability else None)
+            {"placement_wish": before["placement_wish"], "note": before.get("note", "")}
+            if before else None)
         permit = child.residence_permit
         child.categories, child.disability = _special_groups(categories, disability, permit)
+        if (child.disability and disability and "certificate_number" not in disability
+                and before.get("certificate_number_enc")):
+            # A number not sent is kept: no form can show the stored one to send it back.
+            child.disability = {**child.disability,
+                                "certificate_number_enc": before["certificate_number_enc"]}
     return child
 
 

@@ -31,7 +31,14 @@ from tests.api.test_pc_login import (
     state,
 )
 from tests.conftest import Simulator, bearer
-from tests.factories import make_authority, make_id_number, make_region, make_season
+from tests.factories import (
+    make_authority,
+    make_id_number,
+    make_region,
+    make_registration,
+    make_school,
+    make_season,
+)
 
 _hosts = itertools.cycle(random.sample(range(1, 255), 254))
 GUARDIAN_ID = make_id_number(dt.date(1987, 3, 9), 931, male=False)
@@ -215,3 +222,80 @@ def test_a_child_added_on_the_pc_records_the_consent_with_channel_pc(
     channels = [db.session.get(Child, body.get_json()["id"]).consent.channel  # type: ignore[union-attr]
                 for body in (on_pc, on_phone)]
     assert channels == [ConsentChannel.PC, ConsentChannel.MINI_PROGRAM]
+
+
+def test_a_child_of_the_special_groups_without_a_resident_id_is_added_and_changed_on_the_pc(
+        app: Flask, client: FlaskClient, wechat_sim: Simulator, parent: dict[str, Any],
+        session: Any) -> None:
+    """What the PC form sends (docs/PC.md): another document with birth date and sex, the
+    actual address, the 居住证 and the placement wish; then PATCH, and CHILD_LOCKED."""
+    authority = make_authority()
+    town = make_region(authority)
+    home = make_region(authority, level=RegionLevel.VILLAGE, parent=town)
+    lives = make_region(authority, level=RegionLevel.VILLAGE, parent=town)
+    season = make_season(authority, year=dt.date.today().year + 1)
+    school = make_school(authority, zone=[lives])
+    pc = new_pc(app)
+    csrf = sign_in(pc, client, parent)
+    form = {"X-CSRF-Token": csrf}
+    assert pc.post("/api/v1/me/identity", json=IDENTITY, headers=form).status_code == 201
+    child = {
+        "name": "陈小迁", "document_type": "hk_macau_permit", "id_number": "h12345678",
+        "hukou": {"region_code": home.code, "address": "示例路 1 号"},
+        "residence": {"region_code": lives.code, "address": "示例路 8 号"},
+        "categories": ["migrant", "disability"],
+        "residence_permit": {"number": "JZ20240001", "issued_on": "2024-03-01",
+                             "issuing_city": "示例市"},
+        "disability": {"placement_wish": "regular_class", "certificate_number": "C1234567",
+                       "note": "需要无障碍通道"},
+        "guardian_consent": {"version": CONSENT_VERSION, "agreed": True},
+    }
+
+    undated = pc.post("/api/v1/me/children", json=child, headers=form)
+    no_permit = pc.post("/api/v1/me/children", headers=form, json={
+        **{k: v for k, v in child.items() if k != "residence_permit"},
+        "birth_date": "2019-04-02", "sex": "female"})
+    added = pc.post("/api/v1/me/children", headers=form,
+                    json={**child, "birth_date": "2019-04-02", "sex": "female"})
+
+    assert undated.status_code == 422 and error_code(undated) == "BIRTH_DATE_REQUIRED"
+    assert undated.get_json()["error"]["details"]["field"] == "birth_date"
+    assert no_permit.status_code == 422 and error_code(no_permit) == "RESIDENCE_PERMIT_REQUIRED"
+    assert added.status_code == 201, added.get_json()
+    body = added.get_json()
+    assert body["document_type"] == "hk_macau_permit" and body["birth_date"] == "2019-04-02"
+    assert body["categories"] == ["migrant", "disability"]
+    assert body["residence"]["region"]["code"] == lives.code
+    assert body["disability"]["placement_wish_name"] == "随班就读"
+    assert [d["kind"] for d in body["required_documents"]] == [
+        "residence_permit", "disability_certificate"]
+    saved = db.session.get(Child, body["id"])
+    assert saved is not None and saved.consent.channel is ConsentChannel.PC
+    assert saved.residence_permit is not None and saved.disability is not None
+    assert "JZ20240001" not in str(saved.residence_permit)
+    certificate = saved.disability["certificate_number_enc"]
+    assert certificate and "C1234567" not in certificate
+    url = f"/api/v1/me/children/{body['id']}"
+
+    # 修改 on the PC: the CSRF token is needed; a certificate number left out is kept.
+    change = {"name": "陈小迁", "categories": ["migrant", "disability"],
+              "disability": {"placement_wish": "special_school", "note": ""}}
+    assert pc.patch(url, json=change).status_code == 403
+    changed = pc.patch(url, json=change, headers=form)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["disability"]["placement_wish"] == "special_school"
+    db.session.expire_all()
+    saved = db.session.get(Child, body["id"])
+    assert saved is not None and saved.disability is not None
+    assert saved.disability["certificate_number_enc"] == certificate
+    # The group unticked: the form sends disability null and the wish is gone.
+    dropped = pc.patch(url, headers=form, json={"categories": ["migrant"], "disability": None})
+    assert dropped.status_code == 200, dropped.get_json()
+    assert dropped.get_json()["categories"] == ["migrant"]
+    assert dropped.get_json()["disability"] is None
+
+    # Once a registration holds the child, a change is refused with the message the PC shows.
+    make_registration(season, saved, school)
+    locked = pc.patch(url, headers=form, json={"name": "陈小新"})
+    assert locked.status_code == 409 and error_code(locked) == "CHILD_LOCKED"
+    assert locked.get_json()["error"]["message"] == "该儿童已提交报名，请通过“修改报名信息”办理"

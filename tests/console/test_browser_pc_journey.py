@@ -21,12 +21,12 @@ from backend.accounts.models import User
 from backend.core.db import db, utcnow
 from backend.core.redis import redis_store
 from backend.identity.consent import CONSENT_VERSION
-from backend.identity.models import Child, ConsentChannel, Guardian
+from backend.identity.models import Child, ConsentChannel, DocumentType, Guardian, Sex
 from backend.identity.serializers import guardian_out
 from backend.registrations import facts
-from backend.registrations.models import Registration, RegistrationStatus
+from backend.registrations.models import Basis, Registration, RegistrationStatus
 from backend.schools.models import RegionLevel
-from backend.uploads.models import Upload
+from backend.uploads.models import Upload, UploadKind
 from tests.conftest import Simulator
 from tests.console._support import Console, document_png, pc_login_phone, scene_on_screen
 from tests.factories import (
@@ -64,6 +64,35 @@ def county(app: Flask, session: Any, monkeypatch: pytest.MonkeyPatch) -> dict[st
 
 def guardian_of(user_id: int) -> Guardian | None:
     return db.session.scalar(select(Guardian).where(Guardian.user_id == user_id))
+
+
+def sign_in_bound(page: Page, client: FlaskClient, console: Console, login_parent: Login,
+                  name: str, family: Callable[[Guardian], Any] = lambda g: g) -> Any:
+    """A parent already bound to `name`, signed in on this page by scanning its code and
+    confirming through the API as the phone would; returns what `family` (given the
+    guardian, adding children...) returns."""
+    with console.exclusive():
+        parent = login_parent()
+        guardian = make_guardian(db.session.get(User, parent["user"]["id"]), name=name)
+        found = family(guardian)
+        db.session.commit()
+    page.goto(console.url + "/pc/login")
+    scene = scene_on_screen(page)
+    pc_login_phone(client, console, parent["token"], "scan", scene=scene)
+    pc_login_phone(client, console, parent["token"], "confirm", scene=scene, decision="confirm")
+    page.wait_for_url(console.url + "/pc/")
+    return found
+
+
+def drain_until_accepted(page: Page, console: Console) -> None:
+    """The worker drains the queue until the page's ticket says 报名已受理."""
+    for _ in range(20):
+        with console.exclusive():
+            drain()
+        if page.locator("#pc-ticket-state").text_content() == "报名已受理":
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator("#pc-ticket-state")).to_have_text("报名已受理")
 
 
 @pytest.mark.slow
@@ -123,10 +152,10 @@ def test_a_parent_registers_on_the_pc_from_one_scan_to_an_accepted_ticket(
     expect(consent_box).not_to_be_checked()
     child_form.get_by_label("孩子姓名").fill("王小示")
     birth = dt.date(county["year"] - 7, 3, 1)
-    child_form.get_by_label("身份证号码").fill(make_id_number(birth, 953))
+    child_form.get_by_label("证件号码").fill(make_id_number(birth, 953))
     child_form.locator("select[name=town]").select_option(label="临泉镇")
     child_form.locator("select[name='hukou.region_code']").select_option(label="示例一村")
-    child_form.get_by_label("详细地址").fill("示例路 1 号")
+    child_form.locator("input[name='hukou.address']").fill("示例路 1 号")
     expect(page.locator(".pc-zone-school")).to_have_text(["临泉镇第一小学（公办）"])
     page.get_by_role("button", name="保存孩子信息").click()
     # Without the tick the API refuses and nothing is saved; the error is next to the box.
@@ -179,13 +208,7 @@ def test_a_parent_registers_on_the_pc_from_one_scan_to_an_accepted_ticket(
     register.get_by_label("我已阅读并同意报名须知，所填信息和上传材料真实").check()
     page.get_by_role("button", name="提交报名").click()
     expect(page.locator("#pc-ticket-state")).to_have_text("正在受理，请稍候…")
-    for _ in range(20):
-        with console.exclusive():
-            drain()
-        if page.locator("#pc-ticket-state").text_content() == "报名已受理":
-            break
-        page.wait_for_timeout(500)
-    expect(page.locator("#pc-ticket-state")).to_have_text("报名已受理")
+    drain_until_accepted(page, console)
     shots(page, "pc-registered")
     with console.exclusive():
         [registration] = db.session.scalars(
@@ -213,17 +236,13 @@ def test_a_refused_ticket_says_why_on_the_pc(
         client: FlaskClient, console: Console, office_page: Page, shots: Any,
         county: dict[str, Any], login_parent: Login) -> None:
     page = office_page
-    with console.exclusive():
-        parent = login_parent()
-        guardian = make_guardian(db.session.get(User, parent["user"]["id"]), name="李示例")
+
+    def add_child(guardian: Guardian) -> Child:
         child = make_child(guardian, county["village"], birth=dt.date(county["year"] - 7, 5, 1))
         facts.refresh_children([child.id])
-        db.session.commit()
-    page.goto(console.url + "/pc/login")
-    scene = scene_on_screen(page)
-    pc_login_phone(client, console, parent["token"], "scan", scene=scene)
-    pc_login_phone(client, console, parent["token"], "confirm", scene=scene, decision="confirm")
-    page.wait_for_url(console.url + "/pc/")
+        return child  # type: ignore[no-any-return]
+
+    child = sign_in_bound(page, client, console, login_parent, "李示例", add_child)
     page.get_by_role("link", name="提交报名").first.click()
     page.wait_for_url(console.url + "/pc/register")
     register = page.locator("#pc-register-form")
@@ -236,7 +255,7 @@ def test_a_refused_ticket_says_why_on_the_pc(
     # The document is gone before the worker gets to the submission.
     with console.exclusive():
         for upload in db.session.scalars(select(Upload).where(
-                Upload.owner_user_id == parent["user"]["id"])):
+                Upload.owner_user_id == child.guardian.user_id)):
             upload.purged_at = utcnow()
         db.session.commit()
         drain()
@@ -248,3 +267,121 @@ def test_a_refused_ticket_says_why_on_the_pc(
     with console.exclusive():
         assert db.session.scalar(select(Registration).where(
             Registration.child_id == child.id)) is None
+
+
+@pytest.mark.slow
+def test_a_migrant_child_without_a_resident_id_is_added_changed_and_registered_on_the_pc(
+        client: FlaskClient, console: Console, office_page: Page, shots: Any,
+        county: dict[str, Any], login_parent: Login) -> None:
+    page = office_page
+    with console.exclusive():
+        # The household registration is elsewhere in the county, outside the school's zone;
+        # the family lives in the zoned village with a 居住证.
+        town = make_region(county["authority"], name="示例二镇")
+        make_region(county["authority"], level=RegionLevel.VILLAGE, parent=town, name="示例二村")
+        db.session.commit()
+    guardian = sign_in_bound(page, client, console, login_parent, "陈示例")
+    page.get_by_role("link", name="2 我的孩子").click()
+    page.wait_for_url(console.url + "/pc/children")
+    form = page.locator("#pc-child-form")
+    expect(form).to_be_visible()
+    expect(page.locator("#pc-children-empty")).to_be_visible()
+
+    # A 港澳居民来往内地通行证: no birth date or sex in the number, so the form asks for them.
+    expect(form.get_by_label("出生日期")).to_be_hidden()
+    form.get_by_label("孩子姓名").fill("陈小迁")
+    form.get_by_label("证件类型").select_option("hk_macau_permit")
+    form.get_by_label("证件号码").fill("H12345678")
+    expect(form.get_by_label("出生日期")).to_be_visible()
+    form.locator("select[name=town]").select_option(label="示例二镇")
+    form.locator("select[name='hukou.region_code']").select_option(label="示例二村")
+    form.get_by_label("实际居住地与户籍地址不同").check()
+    form.locator("select[name=residence_town]").select_option(label="临泉镇")
+    form.locator("select[name='residence.region_code']").select_option(label="示例一村")
+    form.locator("input[name='residence.address']").fill("示例路 8 号")
+    expect(page.locator("#pc-permit")).to_be_hidden()
+    form.get_by_label("随迁子女").check()
+    expect(page.locator("#pc-permit")).to_be_visible()
+    form.get_by_label("居住证号码").fill("JZ20240001")
+    form.get_by_label("签发日期").fill("2024-03-01")
+    form.get_by_label("我是该儿童的监护人，已阅读并同意上述同意书").check()
+    page.get_by_role("button", name="保存孩子信息").click()
+    # The API's rule for a document without a birth date, next to the field.
+    expect(form.locator("label:has(input[name=birth_date]) .field-error")).to_contain_text(
+        "出生日期")
+    form.get_by_label("出生日期").fill(f"{county['year'] - 7}-04-02")
+    form.locator("select[name=sex]").select_option("female")
+    page.get_by_role("button", name="保存孩子信息").click()
+    row = page.locator(".pc-child")
+    expect(row).to_have_count(1)
+    expect(row.locator(".pc-child-name")).to_have_text("陈*迁")
+    expect(row.locator(".pc-child-groups")).to_have_text("特殊群体：随迁子女")
+    expect(row).to_contain_text("报名时需上传：居住证")
+    expect(page.locator("#pc-children-saved")).to_contain_text("已保存")
+    shots(page, "pc-migrant-child", full_page=True)
+    with console.exclusive():
+        [child] = db.session.scalars(select(Child).where(Child.guardian_id == guardian.id)).all()
+        assert child.document_type is DocumentType.HK_MACAU_PERMIT
+        assert child.birth_date == dt.date(county["year"] - 7, 4, 2)
+        assert child.sex is Sex.FEMALE
+        assert child.categories == ["migrant"]
+        assert child.residence_permit is not None
+        assert child.residence_permit["issued_on"] == "2024-03-01"
+        assert child.residence_region_id == county["village"].id
+        assert child.consent.channel is ConsentChannel.PC
+        child_id = child.id
+
+    # 修改: the details come back into the form; the document cannot change.
+    row.get_by_role("button", name="修改").click()
+    expect(page.locator("#pc-child-form-title")).to_have_text("修改孩子信息：陈*迁")
+    expect(page.locator("#pc-child-fixed")).to_contain_text("港澳居民来往内地通行证")
+    expect(page.locator("#pc-consent")).to_be_hidden()
+    expect(form.get_by_label("随迁子女")).to_be_checked()
+    expect(form.get_by_label("签发日期")).to_have_value("2024-03-01")
+    form.locator("input[name='residence.address']").fill("示例路 9 号")
+    page.get_by_role("button", name="保存孩子信息").click()
+    expect(page.locator("#pc-children-saved")).to_contain_text("已保存")
+    with console.exclusive():
+        db.session.expire_all()
+        child = db.session.get(Child, child_id)
+        assert child is not None and child.residence_address == "示例路 9 号"
+        assert child.residence_permit is not None  # an empty number kept the 居住证
+
+    # 提交报名: the group's 居住证 is asked for, once when the basis asks for it too.
+    page.get_by_role("link", name="3 提交报名").click()
+    page.wait_for_url(console.url + "/pc/register")
+    register = page.locator("#pc-register-form")
+    expect(register).to_be_visible()
+    documents = register.locator(".pc-document")
+    expect(register.locator("select[name=basis]")).to_have_value("hukou")
+    expect(documents).to_have_count(2)
+    expect(documents).to_contain_text(["户口簿", "居住证"])
+    register.locator("select[name=basis]").select_option("residence_permit")
+    expect(documents).to_have_count(1)
+    expect(documents.first).to_contain_text("居住证")
+    documents.first.locator("input[type=file]").set_input_files(
+        files=[{"name": "permit.png", "mimeType": "image/png",
+                "buffer": document_png("居住证")}])
+    expect(documents.first.locator(".pc-upload-state")).to_have_text("已上传")
+    register.get_by_label("我已阅读并同意报名须知，所填信息和上传材料真实").check()
+    page.get_by_role("button", name="提交报名").click()
+    drain_until_accepted(page, console)
+    with console.exclusive():
+        [registration] = db.session.scalars(
+            select(Registration).where(Registration.child_id == child_id)).all()
+        assert registration.basis is Basis.RESIDENCE_PERMIT
+        assert registration.school_id == county["school"].id
+        assert [u.kind for u in registration.uploads] == [UploadKind.RESIDENCE_PERMIT]
+
+    # Now the registration holds the child: a change is refused with the API's message.
+    page.get_by_role("link", name="2 我的孩子").click()
+    page.wait_for_url(console.url + "/pc/children")
+    page.locator(".pc-child").get_by_role("button", name="修改").click()
+    form.locator("input[name='residence.address']").fill("示例路 10 号")
+    page.get_by_role("button", name="保存孩子信息").click()
+    expect(page.locator("#pc-children-error")).to_have_text(
+        "该儿童已提交报名，请通过“修改报名信息”办理")
+    with console.exclusive():
+        db.session.expire_all()
+        child = db.session.get(Child, child_id)
+        assert child is not None and child.residence_address == "示例路 9 号"

@@ -101,7 +101,7 @@ RING_JS = """() => {
 }"""
 
 # Elements that look clickable (pointer cursor) with nothing a keyboard can reach under it.
-CLICK_ONLY_JS = """(selector) => Array.from(document.querySelectorAll('main.content *'))
+CLICK_ONLY_JS = """([scope, selector]) => Array.from(document.querySelectorAll(scope + ' *'))
   .filter(el => el.getClientRects().length > 0 && getComputedStyle(el).cursor === 'pointer'
     && !el.closest(selector) && !el.closest('label')
     && getComputedStyle(el.parentElement).cursor !== 'pointer')
@@ -127,15 +127,18 @@ def axe_problems(page: Page) -> list[str]:
     return problems
 
 
-def tab_problems(page: Page) -> dict[str, list[str]]:
-    """Tab from the top of the page through everything once: what in the main area was never
-    reached, what was reached without a visible focus ring, and positive tab indexes."""
+def tab_problems(page: Page, scope: str = "main.content") -> dict[str, list[str]]:
+    """Tab from the top of the page through everything once: what in `scope` (the main area)
+    was never reached, what was reached without a visible focus ring, and positive tab
+    indexes."""
     page.evaluate(WATCH_FOCUS_JS)
-    stops = int(page.evaluate(f"document.querySelectorAll({FOCUSABLE!r}).length")) + 3
+    # A date field is three stops (year, month, day).
+    stops = int(page.evaluate(f"document.querySelectorAll({FOCUSABLE!r}).length")) + 3 + 2 * int(
+        page.evaluate("document.querySelectorAll('input[type=date]').length"))
     for _ in range(stops):
         page.keyboard.press("Tab")
         page.evaluate(RING_JS)
-    found: dict[str, list[str]] = page.evaluate(UNREACHED_JS, ["main.content", FOCUSABLE])
+    found: dict[str, list[str]] = page.evaluate(UNREACHED_JS, [scope, FOCUSABLE])
     page.evaluate("document.getElementById('__tab-start').remove()")
     return found
 
@@ -155,7 +158,8 @@ def walk_every_page(page: Page, role: str, *, empty: bool) -> dict[str, list[str
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if width[0] > width[1]:
             found.append(f"the page scrolls sideways: {width[0]} > {width[1]}")
-        found += [f"click-only: {c}" for c in page.evaluate(CLICK_ONLY_JS, FOCUSABLE)]
+        found += [f"click-only: {c}"
+                  for c in page.evaluate(CLICK_ONLY_JS, ["main.content", FOCUSABLE])]
         tabbing = tab_problems(page)
         found += [f"not reached with Tab: {d}" for d in tabbing["unreached"]]
         found += [f"no visible focus: {d}" for d in tabbing["unmarked"]]

@@ -43,8 +43,19 @@
     (requirements ? requirements.bases : []).forEach(function (b) {
       if (b.basis === basis) groups = groups.concat(b.documents);
     });
+    // The child's special groups add their documents (the requirements' `categories`, the
+    // intake's rule); one the basis already asks for is asked once.
     var own = child();
-    (own ? own.required_documents : []).forEach(function (doc) { groups.push([doc]); });
+    var asked = {};
+    groups.forEach(function (group) { group.forEach(function (d) { asked[d.kind] = true; }); });
+    (own ? own.categories : []).forEach(function (key) {
+      var group = (requirements ? requirements.categories : []).filter(function (c) { return c.key === key; })[0];
+      (group ? group.required_documents : []).forEach(function (doc) {
+        if (asked[doc.kind]) return;
+        asked[doc.kind] = true;
+        groups.push([doc]);
+      });
+    });
     groups.forEach(function (group, index) {
       var row = PC.documentRow({
         label: group.map(function (d) { return d.name; }).join(' 或 '), kinds: group, state: '未上传',
