@@ -63,6 +63,12 @@ READY = {
     "/pc/children": "#pc-category-list input[value=migrant]",
     "/pc/register": "#pc-register-form .pc-document",
     "/pc/registrations": ".pc-registration",
+    "/pc/registrations/<id>": "#pc-fix-form",
+}
+# PC rules with arguments: the page to open for the family (None: not a page, e.g. an image).
+WITH_ARGUMENTS: dict[str, Callable[[dict[str, Any]], str] | None] = {
+    "portal.pc_registration": lambda family: f"/pc/registrations/{family['registration'].id}",
+    "portal.pc_ticket_qr": None,
 }
 
 
@@ -98,10 +104,17 @@ def migrant_child_registered(family: dict[str, Any]) -> Callable[[Guardian], Non
         child.categories = ["migrant"]
         child.residence_permit = {"number_enc": None, "issued_on": "2024-03-01",
                                   "expires_on": None, "issuing_city": ""}
-        registration = make_registration(family["season"], child, family["school"])
+        # Returned by the school, so its page shows the fix form too.
+        registration = make_registration(family["season"], child, family["school"],
+                                         status=RegistrationStatus.RETURNED,
+                                         fix_deadline=utcnow() + dt.timedelta(days=2))
         registration.events.append(RegistrationEvent(
             status=RegistrationStatus.SUBMITTED, actor_user_id=guardian.user_id,
             actor_role="parent", occurred_at=utcnow()))
+        registration.events.append(RegistrationEvent(
+            status=RegistrationStatus.RETURNED, actor_user_id=None, actor_role="school_staff",
+            reason_code="PHOTO_BLURRY", occurred_at=utcnow()))
+        family["registration"] = registration
 
     return add
 
@@ -128,8 +141,9 @@ def visit(page: Page, console: Console, path: str, *, large: bool) -> list[str]:
     page.goto(console.url + path)
     page.wait_for_load_state("networkidle")
     expect(page.locator("h1")).to_be_visible()
-    if path in READY:
-        expect(page.locator(READY[path]).first).to_be_attached()
+    ready = READY.get(path) or READY.get(path.rsplit("/", 1)[0] + "/<id>")
+    if ready:
+        expect(page.locator(ready).first).to_be_attached()
     expect(page.locator("html.pc-large")).to_have_count(1 if large else 0)
     return page_problems(page, path)
 
@@ -141,6 +155,10 @@ def test_every_pc_page_is_usable_at_both_sizes_and_in_large_text(
         screen: str) -> None:
     pages = pc_pages(app)
     assert LOGIN in pages and "/pc/children" in pages, pages
+    with_arguments = {rule.endpoint for rule in app.url_map.iter_rules()
+                      if rule.endpoint.startswith("portal.pc_") and rule.arguments}
+    # A new PC page with arguments must say here how to open it.
+    assert with_arguments == set(WITH_ARGUMENTS), with_arguments
     width, height = SCREENS[screen]
     context: BrowserContext = browser.new_context(
         viewport={"width": width, "height": height}, locale="zh-CN",
@@ -157,6 +175,7 @@ def test_every_pc_page_is_usable_at_both_sizes_and_in_large_text(
         expect(page.locator("html.pc-large")).to_have_count(0)
         sign_in_bound(page, client, console, login_parent, "王示例",
                       migrant_child_registered(family))
+        pages += [make(family) for make in WITH_ARGUMENTS.values() if make is not None]
         for path in pages:
             if path == LOGIN:
                 continue
