@@ -106,6 +106,9 @@ class Worker:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 # A Redis blip (failover, restart) must not kill the worker: retry slower.
                 backoff = min(backoff * 2 or 0.5, 30.0)
+                # What it had read but not acknowledged is still its own on the promoted
+                # replica (reads are replicated): take it up first, not after claim_idle_ms.
+                self._retry_own_pending = True
                 logger.warning("redis unavailable, retrying in %.1f s error=%s", backoff,
                                type(exc).__name__)
                 self.stop_event.wait(backoff)
