@@ -106,9 +106,6 @@ class Worker:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 # A Redis blip (failover, restart) must not kill the worker: retry slower.
                 backoff = min(backoff * 2 or 0.5, 30.0)
-                # What it had read but not acknowledged is still its own on the promoted
-                # replica (reads are replicated): take it up first, not after claim_idle_ms.
-                self._retry_own_pending = True
                 logger.warning("redis unavailable, retrying in %.1f s error=%s", backoff,
                                type(exc).__name__)
                 self.stop_event.wait(backoff)
@@ -119,6 +116,16 @@ class Worker:
 
     def run_once(self, block_ms: int | None = None) -> int:
         """Reclaim stale messages if due, then read and handle one batch; returns its size."""
+        try:
+            return self._run_once(block_ms)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # What this consumer read but did not acknowledge is still its own after Redis
+            # comes back (on a promoted replica too: reads are replicated): take it up
+            # first, instead of leaving it until claim_idle_ms has passed.
+            self._retry_own_pending = True
+            raise
+
+    def _run_once(self, block_ms: int | None) -> int:
         if not self._group_ready:
             self.ensure_group()
         now = time.monotonic()

@@ -8,9 +8,11 @@ what is still running when the test ends, whatever happened in it.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from backend.config import PROJECT_ROOT
 from tests.integration._intake_support import REDIS_SERVER, free_port
 
 SENTINEL_MASTER = "enroll"
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def require_binary(path: str, package: str) -> None:
@@ -225,3 +228,66 @@ def worker_process(group: ProcessGroup, env: dict[str, str], name: str,
     return group.start([sys.executable, "-m", "backend.worker", "--name", name,
                         "--batch-size", str(batch_size), "--no-sender"],
                        log, env=env, cwd=PROJECT_ROOT)
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own (Debian's binaries), on a free loopback port,
+    so that it can be stopped hard and started again without touching the machine's one.
+
+    As root the server runs as the `postgres` OS user (it refuses to run as root).
+    """
+
+    def __init__(self) -> None:
+        for binary in ("initdb", "pg_ctl", "postgres"):
+            require_binary(str(POSTGRES_BIN / binary), "postgresql-15")
+        self.as_postgres: list[str] = []
+        if os.geteuid() == 0:
+            require_binary("/usr/sbin/runuser", "util-linux")
+            self.as_postgres = ["/usr/sbin/runuser", "-u", "postgres", "--"]
+        # Not pytest's tmp_path: its parents are closed to the postgres user.
+        self.directory = Path(tempfile.mkdtemp(prefix="enroll-pg-"))
+        if self.as_postgres:
+            shutil.chown(self.directory, "postgres")
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run([*self.as_postgres, *args], capture_output=True,  # noqa: S603
+                                text=True, timeout=60, check=False)
+        assert result.returncode == 0, f"{args[0]} failed: {result.stdout}{result.stderr}"
+
+    def init(self) -> PostgresCluster:
+        """initdb: trust on loopback only, UTF-8, no fsync of the new files (a test's)."""
+        self._run(str(POSTGRES_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+                  "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        """pg_ctl start, waiting until it accepts connections."""
+        self._run(str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30",
+                  "-l", str(self.directory / "postgres.log"),
+                  "-o", f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1",
+                  "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        """pg_ctl stop; `immediate` is a crash: no checkpoint, connections cut."""
+        self._run(str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", mode,
+                  "stop")
+
+    def remove(self) -> None:
+        """Stop the server if it runs and delete the cluster."""
+        if (self.data / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A started private cluster, stopped and deleted when the block ends, even on failure."""
+    cluster = PostgresCluster()
+    try:
+        cluster.init().start()
+        yield cluster
+    finally:
+        cluster.remove()
