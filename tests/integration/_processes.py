@@ -1,8 +1,10 @@
-"""Servers a failover test starts and kills itself: Redis nodes, Sentinels, the API, a worker.
+"""Servers a failover test starts and stops itself: Redis nodes, Sentinels, a PostgreSQL
+cluster, the API, a worker.
 
-Every process is started from the machine's Debian packages or this project's own
-interpreter, on free loopback ports, in the test's own directories; `ProcessGroup` kills
-what is still running when the test ends, whatever happened in it.
+Every one is started from the machine's Debian packages or this project's own interpreter,
+on free loopback ports, in the test's own directories; `ProcessGroup` kills what is still
+running when the test ends, and `postgres_cluster` stops and deletes its cluster, whatever
+happened in the test.
 """
 
 from __future__ import annotations
@@ -88,8 +90,9 @@ class RedisNode:
     """A redis-server (primary or replica) with no persistence of its own: `--save ''`,
     no AOF; in INTAKE_DURABILITY=wait mode the replica is what keeps a 202."""
 
-    def __init__(self, group: ProcessGroup, directory: Path, name: str) -> None:
+    def __init__(self, group: ProcessGroup, directory: Path, name: str, password: str) -> None:
         self.group = group
+        self.password = password
         self.directory = directory / name
         self.directory.mkdir(parents=True)
         self.name = name
@@ -102,7 +105,8 @@ class RedisNode:
                 "--dir", str(self.directory), "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--logfile", str(self.directory / "redis.log"),
                 # A full sync streams at once instead of waiting 5 s for more replicas.
-                "--repl-diskless-sync-delay", "0"]
+                "--repl-diskless-sync-delay", "0",
+                "--requirepass", self.password, "--masterauth", self.password]
         if replica_of is not None:
             args += ["--replicaof", "127.0.0.1", str(replica_of)]
         self.process = self.group.start(args, self.directory / "stdout.log")
@@ -117,19 +121,22 @@ class RedisNode:
 
     def client(self) -> redis.Redis:
         """A direct client of this node (not through Sentinel)."""
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=2,
+                           socket_connect_timeout=2)
 
 
 class SentinelNode:
     """`redis-server sentinel.conf --sentinel` watching the primary under SENTINEL_MASTER."""
 
-    def __init__(self, group: ProcessGroup, directory: Path, name: str) -> None:
+    def __init__(self, group: ProcessGroup, directory: Path, name: str, password: str) -> None:
         self.group = group
         self.directory = directory / name
         self.directory.mkdir(parents=True)
         self.port = free_port()
+        self.password = password
 
-    def start(self, primary_port: int, down_after_ms: int, failover_timeout_ms: int) -> None:
+    def start(self, primary_port: int, down_after_ms: int, failover_timeout_ms: int,
+              data_password: str) -> None:
         """Write the configuration (Sentinel rewrites it as it learns) and start."""
         conf = self.directory / "sentinel.conf"
         conf.write_text("\n".join([
@@ -141,13 +148,17 @@ class SentinelNode:
             f"sentinel down-after-milliseconds {SENTINEL_MASTER} {down_after_ms}",
             f"sentinel failover-timeout {SENTINEL_MASTER} {failover_timeout_ms}",
             f"sentinel parallel-syncs {SENTINEL_MASTER} 1",
+            f"sentinel auth-pass {SENTINEL_MASTER} {data_password}",
+            # The sentinels' own password; they also use it with each other.
+            f"requirepass {self.password}",
             "",
         ]))
         self.group.start([REDIS_SERVER, str(conf), "--sentinel"], self.directory / "stdout.log")
 
     def client(self) -> redis.Redis:
         """A client of this sentinel."""
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=2,
+                           socket_connect_timeout=2)
 
     def master_port(self) -> int:
         """The primary's port as this sentinel names it now."""
@@ -157,14 +168,19 @@ class SentinelNode:
 
 
 class RedisWithSentinels:
-    """A primary, one replica and three Sentinels (quorum 2), all on loopback."""
+    """A primary, one replica and three Sentinels (quorum 2), all on loopback, each kind
+    with its own password."""
+
+    password = "data-node-password"  # a test's own servers
+    sentinel_password = "sentinel-password"
 
     def __init__(self, group: ProcessGroup, directory: Path, *, down_after_ms: int = 1000,
                  failover_timeout_ms: int = 5000) -> None:
         require_binary(REDIS_SERVER, "redis-server (7.0; it also runs as redis-sentinel)")
-        self.primary = RedisNode(group, directory, "node-a")
-        self.replica = RedisNode(group, directory, "node-b")
-        self.sentinels = [SentinelNode(group, directory, f"sentinel-{n}") for n in range(3)]
+        self.primary = RedisNode(group, directory, "node-a", self.password)
+        self.replica = RedisNode(group, directory, "node-b", self.password)
+        self.sentinels = [SentinelNode(group, directory, f"sentinel-{n}", self.sentinel_password)
+                          for n in range(3)]
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
 
@@ -185,7 +201,8 @@ class RedisWithSentinels:
         poll(lambda: self.replica.client().info("replication")["master_link_status"] == "up",
              10, "the replica to sync")
         for sentinel in self.sentinels:
-            sentinel.start(self.primary.port, self.down_after_ms, self.failover_timeout_ms)
+            sentinel.start(self.primary.port, self.down_after_ms, self.failover_timeout_ms,
+                           self.password)
         for sentinel in self.sentinels:
             # Peers are found through the primary's hello channel (every 2 s): a failover
             # needs a majority of them to agree.

@@ -26,7 +26,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from backend.core.db import db
-from backend.core.redis import connect_sentinel
+from backend.core.redis import connect_sentinel, redis_store
 from backend.core.sessions import create_session
 from backend.registrations.models import Registration
 from tests.databases import private_database
@@ -107,7 +107,8 @@ def test_every_202_is_registered_exactly_once_across_a_sentinel_failover(
         redis_group = RedisWithSentinels(processes, tmp_path / "redis").start()
 
         def sentinel_client() -> redis.Redis:
-            return connect_sentinel(redis_group.addresses, SENTINEL_MASTER, None, None)
+            return connect_sentinel(redis_group.addresses, SENTINEL_MASTER,
+                                    redis_group.password, redis_group.sentinel_password)
 
         world = build_world(CHILDREN, per_family=10)
         db.session.commit()
@@ -119,6 +120,8 @@ def test_every_202_is_registered_exactly_once_across_a_sentinel_failover(
             **{k: v for k, v in os.environ.items() if not k.startswith("REDIS_")},
             "APP_ENV": "test", "DATABASE_URL": database_url,
             "REDIS_SENTINELS": redis_group.setting, "REDIS_SENTINEL_MASTER": SENTINEL_MASTER,
+            "REDIS_PASSWORD": redis_group.password,
+            "REDIS_SENTINEL_PASSWORD": redis_group.sentinel_password,
             "REDIS_KEY_PREFIX": app.config["REDIS_KEY_PREFIX"],
             "INTAKE_DURABILITY": "wait", "INTAKE_WAIT_REPLICAS": "1",
             "SUBMIT_LIMIT_PER_CALLER": "1000/minute", "UPLOAD_DIR": str(tmp_path / "uploads"),
@@ -159,6 +162,8 @@ def test_every_202_is_registered_exactly_once_across_a_sentinel_failover(
         assert staff_login_answers(base_url) == 401  # the limiter followed the failover
 
         with app_redis(sentinel_client()):
+            # flask-limiter keeps its counts in the promoted primary too.
+            assert list(redis_store.client.scan_iter(match="LIMITS:LIMITER/*"))
             wait_for(lambda: backlog() == 0 and pending() == 0, 30, "the worker to drain",
                      every=0.1)
             assert dead_letters() == []
