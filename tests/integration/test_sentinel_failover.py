@@ -101,9 +101,9 @@ def staff_login_answers(base_url: str) -> int:
 def test_every_202_is_registered_exactly_once_across_a_sentinel_failover(
     app: Flask, tmp_path: Path
 ) -> None:
-    with process_group() as processes, \
-            private_database(tmp_path, "failover") as (database_url, _engine), \
-            app.app_context():
+    # Left in reverse: the processes are killed before their database schema is dropped.
+    with private_database(tmp_path, "failover") as (database_url, _engine), \
+            process_group() as processes, app.app_context():
         redis_group = RedisWithSentinels(processes, tmp_path / "redis").start()
 
         def sentinel_client() -> redis.Redis:
