@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
-from backend.config import check_production, load_settings
+from backend.config import check_production, check_redis, load_settings
 
 API_TITLE = "义务教育入学信息服务平台 API"
 API_VERSION = "1.0.0"
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_production(app.config)
+    check_redis(app.config)
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -72,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     redis_store.init_app(app)
     wechat.init_app(app, redis_store.client, redis_store.prefix)
-    ratelimit.init_app(app, redis_store.url, redis_store.prefix)
+    ratelimit.init_app(app, redis_store.url, redis_store.prefix, redis_store.storage_options)
     cli.init_app(app)
 
     for blueprint in (health_bp, accounts_bp, seasons_bp, schools_bp, schools_admin_bp,

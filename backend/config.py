@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,6 +90,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "DATABASE_ECHO": env_bool(env, "DATABASE_ECHO", False),
         "REDIS_URL": env_str(env, "REDIS_URL"),
+        # Redis Sentinel instead of REDIS_URL (docs/DEPLOY.md): the sentinels as
+        # host:port,host:port, the name they monitor the primary under, the password of the
+        # primary and replicas (requirepass) and the sentinels' own (empty: none).
+        "REDIS_SENTINELS": env_str(env, "REDIS_SENTINELS"),
+        "REDIS_SENTINEL_MASTER": env_str(env, "REDIS_SENTINEL_MASTER"),
+        "REDIS_PASSWORD": env_str(env, "REDIS_PASSWORD"),
+        "REDIS_SENTINEL_PASSWORD": env_str(env, "REDIS_SENTINEL_PASSWORD"),
         "REDIS_EMBEDDED_PATH": env_str(
             env, "REDIS_EMBEDDED_PATH", str(INSTANCE_DIR / "redis.db")
         ),
@@ -218,6 +226,45 @@ def _notice_templates(env: Mapping[str, str]) -> str:
     return raw
 
 
+SENTINEL_MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def parse_sentinels(raw: str) -> list[tuple[str, int]]:
+    """REDIS_SENTINELS ("host:port,host:port") as addresses; a ConfigError names a bad one."""
+    addresses = []
+    for item in (part.strip() for part in raw.split(",")):
+        host, _colon, port = item.rpartition(":")
+        host = host.strip("[]")  # an IPv6 address is written [::1]:26379
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"REDIS_SENTINELS must be host:port[,host:port...], got {item!r}")
+        addresses.append((host, int(port)))
+    return addresses
+
+
+def check_redis(config: Mapping[str, Any]) -> None:
+    """One way to reach Redis: REDIS_URL, Sentinel, or neither (embedded); else ConfigError."""
+    sentinels = str(config.get("REDIS_SENTINELS") or "")
+    master = str(config.get("REDIS_SENTINEL_MASTER") or "")
+    if not sentinels and not master:
+        for name in ("REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"):
+            if config.get(name):
+                raise ConfigError(f"{name} is used only with REDIS_SENTINELS; with REDIS_URL "
+                                  "the password goes in the URL (redis://:password@host/0)")
+        return
+    if config.get("REDIS_URL"):
+        raise ConfigError("set REDIS_URL or REDIS_SENTINELS, not both")
+    if not sentinels:
+        raise ConfigError("REDIS_SENTINELS must list the sentinels (host:port,host:port) when "
+                          "REDIS_SENTINEL_MASTER is set")
+    if not master:
+        raise ConfigError("REDIS_SENTINEL_MASTER must be the name the sentinels monitor the "
+                          "primary under (sentinel monitor <name> ...)")
+    if not SENTINEL_MASTER_NAME.match(master):
+        raise ConfigError(f"REDIS_SENTINEL_MASTER must be letters, digits, '.', '_' or '-', "
+                          f"got {master!r}")
+    parse_sentinels(sentinels)
+
+
 def _is_loopback_or_private(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host in {"localhost", ""} or host.endswith(".localhost"):
@@ -243,8 +290,9 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("PII_INDEX_KEY must be set for the blind indexes of personal data")
     if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
         problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
-    if not config.get("REDIS_URL"):
-        problems.append("REDIS_URL must point at a Redis server, not the embedded one")
+    if not config.get("REDIS_URL") and not config.get("REDIS_SENTINELS"):
+        problems.append("REDIS_URL (or REDIS_SENTINELS) must point at a Redis server, not the "
+                        "embedded one")
     base = str(config.get("WECHAT_API_BASE_URL", ""))
     if (
         _is_loopback_or_private(base)

@@ -35,18 +35,27 @@ def private_database(tmp_path: Path, name: str = "private",
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     else:
         url = f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
-    upgrade(url, revision)
-    engine = make_engine(url)
-    saved = db.session_factory.kw.get("bind")
-    db.bind_to(engine)
     try:
-        yield url, engine
+        with bound_database(url, revision) as engine:
+            yield url, engine
     finally:
-        db.session.remove()
-        db.bind_to(saved)
-        engine.dispose()
         if schema is not None:
             admin = make_engine(base)
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
+
+
+@contextmanager
+def bound_database(url: str, revision: str = "head") -> Iterator[Engine]:
+    """Migrate the database at `url` and make it the app's (`db.session`) for a while."""
+    upgrade(url, revision)
+    engine = make_engine(url)
+    saved = db.session_factory.kw.get("bind")
+    db.bind_to(engine)
+    try:
+        yield engine
+    finally:
+        db.session.remove()
+        db.bind_to(saved)
+        engine.dispose()

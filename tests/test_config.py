@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from backend import create_app
-from backend.config import ConfigError, check_production, env_bool, env_int, load_settings
+from backend.config import (
+    ConfigError,
+    check_production,
+    check_redis,
+    env_bool,
+    env_int,
+    load_settings,
+    parse_sentinels,
+)
 from backend.notices.templates import DEFAULT_TEMPLATES
 
 SAFE_PRODUCTION = {
@@ -78,6 +86,55 @@ def test_safe_production_settings_pass() -> None:
 def test_production_refuses_unsafe_settings(override: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint):
         check_production({**SAFE_PRODUCTION, **override})
+
+
+def test_production_may_reach_redis_through_sentinel() -> None:
+    check_production({**SAFE_PRODUCTION, "REDIS_URL": "",
+                      "REDIS_SENTINELS": "10.0.0.11:26379,10.0.0.12:26379,10.0.0.13:26379",
+                      "REDIS_SENTINEL_MASTER": "enroll"})
+
+
+def test_sentinel_settings_are_read_and_parsed() -> None:
+    settings = load_settings({"REDIS_SENTINELS": " s1.internal:26379, [::1]:26380 ",
+                              "REDIS_SENTINEL_MASTER": "enroll", "REDIS_PASSWORD": "p",
+                              "REDIS_SENTINEL_PASSWORD": "q"})
+    check_redis(settings)
+    assert parse_sentinels(settings["REDIS_SENTINELS"]) == [("s1.internal", 26379),
+                                                            ("::1", 26380)]
+    assert (settings["REDIS_PASSWORD"], settings["REDIS_SENTINEL_PASSWORD"]) == ("p", "q")
+    check_redis(load_settings({}))  # neither: the embedded server
+    check_redis(load_settings({"REDIS_URL": "redis://:secret@cache.internal:6379/0"}))
+
+
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({"REDIS_SENTINELS": "s1:26379"}, "REDIS_SENTINEL_MASTER must be the name"),
+        ({"REDIS_SENTINEL_MASTER": "enroll"}, "REDIS_SENTINELS must list the sentinels"),
+        ({"REDIS_SENTINELS": "s1:26379", "REDIS_SENTINEL_MASTER": "enroll",
+          "REDIS_URL": "redis://cache:6379/0"}, "REDIS_URL or REDIS_SENTINELS, not both"),
+        ({"REDIS_SENTINELS": "s1", "REDIS_SENTINEL_MASTER": "enroll"}, "got 's1'"),
+        ({"REDIS_SENTINELS": "s1:26379,s2:port", "REDIS_SENTINEL_MASTER": "enroll"},
+         "got 's2:port'"),
+        ({"REDIS_SENTINELS": "s1:0", "REDIS_SENTINEL_MASTER": "enroll"}, "got 's1:0'"),
+        ({"REDIS_SENTINELS": "s1:26379,", "REDIS_SENTINEL_MASTER": "enroll"}, "got ''"),
+        ({"REDIS_SENTINELS": "s1:26379", "REDIS_SENTINEL_MASTER": "my master"},
+         "REDIS_SENTINEL_MASTER must be letters"),
+        ({"REDIS_PASSWORD": "p"}, "REDIS_PASSWORD is used only with REDIS_SENTINELS"),
+        ({"REDIS_SENTINEL_PASSWORD": "q", "REDIS_URL": "redis://cache:6379/0"},
+         "REDIS_SENTINEL_PASSWORD is used only"),
+    ],
+)
+def test_unusable_redis_settings_are_refused(settings: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        check_redis(load_settings(settings))
+
+
+def test_create_app_refuses_unusable_sentinel_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ConfigError, match="REDIS_SENTINELS must be host:port"):
+        create_app({"REDIS_URL": "", "REDIS_SENTINELS": "sentinel-1",
+                    "REDIS_SENTINEL_MASTER": "enroll"})
 
 
 def test_create_app_refuses_to_start_in_production_with_defaults(

@@ -28,9 +28,12 @@ def _storage_uri(redis_url: str) -> str:
     return redis_url
 
 
-def init_app(app: Flask, redis_url: str, key_prefix: str) -> None:
+def init_app(app: Flask, redis_url: str, key_prefix: str,
+             storage_options: dict[str, Any] | None = None) -> None:
     """Store counters in the app's Redis and answer 429 in the project's error shape."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", _storage_uri(redis_url))
+    # Under Sentinel (redis+sentinel://…) the passwords and timeouts the app's client uses.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(storage_options or {}))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", key_prefix + "ratelimit")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter.init_app(app)

@@ -116,6 +116,16 @@ class Worker:
 
     def run_once(self, block_ms: int | None = None) -> int:
         """Reclaim stale messages if due, then read and handle one batch; returns its size."""
+        try:
+            return self._run_once(block_ms)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # What this consumer read but did not acknowledge is still its own after Redis
+            # comes back (on a promoted replica too: reads are replicated): take it up
+            # first, instead of leaving it until claim_idle_ms has passed.
+            self._retry_own_pending = True
+            raise
+
+    def _run_once(self, block_ms: int | None) -> int:
         if not self._group_ready:
             self.ensure_group()
         now = time.monotonic()

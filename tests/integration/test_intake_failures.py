@@ -247,6 +247,32 @@ def test_a_batch_committed_but_never_acknowledged_is_not_written_twice(
     assert {s.get(b"state") for s in states.values()} == {b"accepted"}
 
 
+def test_after_a_redis_outage_a_worker_takes_up_its_own_unacknowledged_messages_at_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failover between COMMIT and XACK: the promoted replica still lists the batch as this
+    worker's; the worker's next round handles it, not the reclaim a minute later."""
+    world = build_world(20)
+    tickets = queue_all(world)
+    failing_over = worker("fails-over")  # default claim_idle_ms (60 s) and claim_every_s
+
+    def redis_gone(*_args: Any, **_kwargs: Any) -> None:
+        raise redis.ConnectionError("the primary died")
+
+    monkeypatch.setattr("backend.registrations.intake.ticket_key", redis_gone)
+    with pytest.raises(redis.ConnectionError):
+        failing_over.run_once()
+    monkeypatch.undo()
+    assert pending() == 20
+
+    assert failing_over.run_once() == 20
+    assert pending() == backlog() == 0
+    outcome = written(world.season_id)
+    assert outcome.registrations == outcome.events == outcome.notices == 20
+    states = ticket_states(tickets)
+    assert {s.get(b"state") for s in states.values()} == {b"accepted"}
+
+
 # --- 3. the database unavailable for a while --------------------------------------------
 
 
