@@ -81,7 +81,7 @@ def failure(response: Any) -> str:
     code = ""
     try:
         code = response.json()["error"]["code"]
-    except Exception:  # noqa: BLE001 - any body that is not the API's error shape
+    except Exception:  # any body that is not the API's error shape
         code = "-"
     return f"{response.status_code} {code}"
 
