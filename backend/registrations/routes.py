@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from backend.core import httpcache
 from backend.core.api import api
 from backend.core.auth import (
     admit,
@@ -83,6 +84,7 @@ def _document(kind: UploadKind) -> RequiredDocumentOut:
 
 
 @bp.get("/registrations/requirements")
+@httpcache.public_cache
 @api(response=RequirementsOut)
 def get_requirements() -> Response:
     """Documents each basis needs and those each special group adds, as the intake checks."""
