@@ -75,6 +75,8 @@ class _Entry:
     body: bytes
     mimetype: str
     until: dt.datetime
+    # The view's own Cache-Control, for answers fixed by the code (e.g. the requirements).
+    cache_control: str | None
 
 
 class _Store:
@@ -94,8 +96,11 @@ def _version() -> bytes | None:
     """The catalogue version, made on first use; None when Redis cannot say."""
     try:
         version: Any = redis_store.client.get(version_key())
-        if version is None:
-            redis_store.client.set(version_key(), secrets.token_hex(8), nx=True)
+        if version is None:  # a new Redis, or one that lost its keys
+            token = secrets.token_hex(8)
+            if redis_store.client.set(version_key(), token, nx=True):
+                return token.encode()
+            version = redis_store.client.get(version_key())
         return version
     except redis.RedisError:
         logger.warning("catalogue cache: Redis unavailable, answering uncached")
@@ -109,7 +114,7 @@ def _answer(entry: _Entry, now: dt.datetime, max_age: int) -> Response:
     else:
         response = Response(entry.body, mimetype=entry.mimetype)
     response.set_etag(entry.etag)
-    response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    response.headers["Cache-Control"] = entry.cache_control or f"public, max-age={seconds}"
     return response
 
 
@@ -136,7 +141,7 @@ def public_cache(view: Callable[..., Response]) -> Callable[..., Response]:
                         g.pop("_fresh_until", None) or now + dt.timedelta(seconds=max_age))
             entry = _Entry(version=version, etag=hashlib.sha256(body).hexdigest()[:32],
                            body=body, mimetype=response.mimetype or "application/json",
-                           until=until)
+                           until=until, cache_control=response.headers.get("Cache-Control"))
             with store.lock:
                 if len(store.entries) >= _MAX_ENTRIES:
                     store.entries.clear()
