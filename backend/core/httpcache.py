@@ -3,7 +3,9 @@
 At the opening hour every family reads the same season, schools and zones; staff change them
 rarely. A view wrapped in `public_cache` keeps its last 200 answer in this process, keyed by
 path and query string, and answers from it while the catalogue version in Redis is unchanged
-and the answer is fresh: one Redis GET instead of the view's queries. The answer carries a
+and the answer is fresh: no query at all. The version is read from Redis at most once a
+second per process (CATALOGUE_VERSION_CHECK_SECONDS), so another process's change shows
+within that second; the process that made it sees it at once. The answer carries a
 strong ETag (a hash of the body) and `Cache-Control: public, max-age=N`; a client that sends
 the ETag back in If-None-Match gets a 304 with no body.
 
@@ -25,12 +27,13 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -58,6 +61,8 @@ def version_key() -> str:
 def bump() -> None:
     """A new catalogue version: every kept answer is stale from now on."""
     redis_store.client.set(version_key(), secrets.token_hex(8))
+    if has_app_context() and "httpcache" in current_app.extensions:
+        _store().checked = None  # this process sees its own change at once
 
 
 def fresh_until(moment: dt.datetime | None) -> None:
@@ -85,6 +90,8 @@ class _Store:
     def __init__(self) -> None:
         self.entries: dict[str, _Entry] = {}
         self.lock = threading.Lock()
+        # The version last read from Redis and when (time.monotonic()).
+        self.checked: tuple[bytes, float] | None = None
 
 
 def _store() -> _Store:
@@ -93,7 +100,19 @@ def _store() -> _Store:
 
 
 def _version() -> bytes | None:
-    """The catalogue version, made on first use; None when Redis cannot say."""
+    """The catalogue version (read from Redis at most every CATALOGUE_VERSION_CHECK_SECONDS
+    per process), made on first use; None when Redis cannot say."""
+    store = _store()
+    checked = store.checked
+    if checked is not None and time.monotonic() - checked[1] < float(
+            current_app.config["CATALOGUE_VERSION_CHECK_SECONDS"]):
+        return checked[0]
+    version = _read_version()
+    store.checked = (version, time.monotonic()) if version is not None else None
+    return version
+
+
+def _read_version() -> bytes | None:
     try:
         version: Any = redis_store.client.get(version_key())
         if version is None:  # a new Redis, or one that lost its keys

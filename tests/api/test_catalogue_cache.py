@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 
 from backend.core.db import utcnow
@@ -140,12 +141,14 @@ def test_an_answer_is_fresh_only_until_the_season_opens(client: FlaskClient,
 
 
 def test_a_lost_catalogue_version_never_serves_an_answer_kept_before(
-        client: FlaskClient, county: County, session: Any) -> None:
+        app: Flask, client: FlaskClient, county: County, session: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import text
 
     from backend.core import httpcache
     from backend.core.redis import redis_store
 
+    monkeypatch.setitem(app.config, "CATALOGUE_VERSION_CHECK_SECONDS", 0)
     url = f"/api/v1/seasons/current?authority={county.authority.code}"
     first = client.get(url).get_json()
     # Changed behind the ORM's back (no bump), then Redis restarts empty: the kept answer
