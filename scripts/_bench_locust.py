@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, between, constant, events, task
+from locust import FastHttpUser, between, constant, constant_pacing, events, task
 from locust.exception import StopUser
 from stdnum.cn import ric
 
@@ -39,6 +39,9 @@ VILLAGE = ENV.get("BENCH_VILLAGE", "")
 SCHOOL = ENV.get("BENCH_SCHOOL", "")
 AGE_CUTOFF = dt.date.fromisoformat(ENV.get("BENCH_AGE_CUTOFF", "2020-08-31"))
 POLL_SECONDS = float(ENV.get("BENCH_POLL_SECONDS", "3"))
+# Each family user starts a journey at most every PACING seconds (users / arrival rate);
+# 0: the next family arrives as soon as the last one is done (a closed loop).
+PACING = float(ENV.get("BENCH_PACING", "0"))
 POLL_GIVE_UP = float(ENV.get("BENCH_POLL_GIVE_UP", "120"))
 FAMILY_FIRST = int(ENV.get("BENCH_FAMILY_FIRST", "0"))
 FAMILY_COUNT = int(ENV.get("BENCH_FAMILY_COUNT", "0"))
@@ -123,7 +126,7 @@ class Api(FastHttpUser):
 class FamilyUser(Api):
     """One family after another from the pool, each doing the whole journey once."""
 
-    wait_time = constant(0)
+    wait_time = constant_pacing(PACING) if PACING > 0 else constant(0)
 
     @task
     def journey(self) -> None:
