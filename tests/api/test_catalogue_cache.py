@@ -90,8 +90,12 @@ def test_publishing_a_season_changes_the_current_season_at_once(
     assert after.headers["ETag"] != before.headers["ETag"]
 
 
+@pytest.mark.parametrize("check_seconds", [0, 60])
 def test_a_staff_edit_of_the_season_shows_in_the_public_answer(
-        client: FlaskClient, county: County) -> None:
+        app: Flask, client: FlaskClient, county: County, monkeypatch: pytest.MonkeyPatch,
+        check_seconds: int) -> None:
+    # 60: the process remembers the version it read, and still sees its own change at once.
+    monkeypatch.setitem(app.config, "CATALOGUE_VERSION_CHECK_SECONDS", check_seconds)
     year = county.season.year + 1
     draft = client.post("/api/v1/admin/seasons", headers=county.auth(), json={
         "year": year, "name": f"{year}年小学招生",
