@@ -22,7 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.classes.routes import bp as classes_bp
     from backend.complaints.routes import bp as complaints_bp
     from backend.console.routes import bp as console_bp
-    from backend.core import auth, errors, pii, ratelimit
+    from backend.core import auth, errors, httpcache, pii, ratelimit
     from backend.core import logging as request_logging
     from backend.core.api import reject_control_characters
     from backend.core.db import db
@@ -72,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request(reject_control_characters)
     db.init_app(app)
     redis_store.init_app(app)
+    httpcache.init_app(app)
     wechat.init_app(app, redis_store.client, redis_store.prefix)
     ratelimit.init_app(app, redis_store.url, redis_store.prefix, redis_store.storage_options)
     cli.init_app(app)

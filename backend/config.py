@@ -131,6 +131,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PC_KEPT_PHONE_SECONDS": env_int(env, "PC_KEPT_PHONE_SECONDS", 1800),
         "PC_LOGIN_LIMIT_PER_ADDRESS": env_str(env, "PC_LOGIN_LIMIT_PER_ADDRESS", "20/minute"),
         "PC_LOGIN_ENV_VERSION": _env_version(env),
+        # How long a public catalogue answer (season, schools, zones, regions) is kept and may
+        # be reused by clients (Cache-Control max-age); a staff change ends it at once here.
+        "CATALOGUE_CACHE_SECONDS": env_int(env, "CATALOGUE_CACHE_SECONDS", 30),
+        # How often each process asks Redis whether the catalogue changed (another process's
+        # change shows within this); 0: on every request.
+        "CATALOGUE_VERSION_CHECK_SECONDS": env_float(env, "CATALOGUE_VERSION_CHECK_SECONDS",
+                                                     1.0),
         # How often the console's overview asks for the live counts again.
         "CONSOLE_REFRESH_SECONDS": env_int(env, "CONSOLE_REFRESH_SECONDS", 15),
         # Secure web cookies (__Host- / __Secure- names), staff's and parents'; unset: only

@@ -128,11 +128,12 @@ def spawn(args: list[str], env: dict[str, str], log_path: Path,
 
 
 def start_gunicorn(port: int, app: str, env: dict[str, str], log_path: Path,
-                   children: list[subprocess.Popen[bytes]], what: str) -> subprocess.Popen[bytes]:
-    """gunicorn as scripts/server runs it (2 workers, gthread × 4), access log off, serving
-    `app` on loopback `port`; returns once /healthz answers."""
+                   children: list[subprocess.Popen[bytes]], what: str,
+                   workers: int = 2) -> subprocess.Popen[bytes]:
+    """gunicorn as scripts/server runs it (2 workers unless `workers`, gthread × 4), access
+    log off, serving `app` on loopback `port`; returns once /healthz answers."""
     process = spawn(["-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                     "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+                     "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
                      "--access-logfile", "/dev/null", app], env, log_path, children)
     wait_http(f"http://127.0.0.1:{port}/healthz", process, what)
     return process

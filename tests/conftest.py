@@ -238,6 +238,8 @@ def app(database_url: str, redis_url: str, wechat_sim: Simulator,
         "LOGIN_MAX_FAILURES_PER_CLIENT": 5,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "INTAKE_CATALOG_TTL_SECONDS": 0,
+        # Each test's Redis starts empty: never trust a catalogue version read in another.
+        "CATALOGUE_VERSION_CHECK_SECONDS": 0,
     })
     application.test_client_class = MaskCheckingClient
     return application

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core import httpcache
 from backend.core.db import Base, TimestampMixin
 
 
@@ -25,3 +26,7 @@ class EducationAuthority(TimestampMixin, Base):
     petition_address: Mapped[str | None] = mapped_column(String(200))
     portal_url: Mapped[str | None] = mapped_column(String(200))
     is_sample: Mapped[bool] = mapped_column(default=False)
+
+
+# The public catalogue answers are built from these tables (backend/core/httpcache.py).
+httpcache.watch(EducationAuthority)

@@ -124,12 +124,14 @@ def require_roles(*roles: str, web: bool = True) -> Callable[[F], F]:
 def read_session(limits: Sequence[str] = (),
                  keys: Callable[[], Sequence[str]] | None = None,
                  web_roles: Sequence[str] = (),
+                 hashes: Callable[[], Sequence[str]] | None = None,
                  ) -> tuple[SessionInfo | None, dict[str, Any]]:
     """The caller's session, its rate-limit windows and `keys()`' values in one round trip.
 
     `limits` names rate-limit settings (per caller, then per address), counted before
     anything else is looked at (429 when over). `keys` is asked only when a token was sent;
-    its values come back by key. A web session is never accepted as a bearer; without a
+    its values come back by key, and so do the fields of the `hashes()` (HGETALL, a dict).
+    A web session is never accepted as a bearer; without a
     bearer token, the web session cookie of `web_roles` is read instead (same round trip;
     its CSRF check and idle clock come after it).
     """
@@ -144,14 +146,20 @@ def read_session(limits: Sequence[str] = (),
     checks = [(current_app.config[name], key)
               for name, key in zip(limits, windows, strict=False)]
     wanted = list(keys()) if keys is not None and hashed else []
+    wanted_hashes = list(hashes()) if hashes is not None and hashed else []
     with redis_store.client.pipeline(transaction=False) as pipe:
         if hashed:
             pipe.get(sessions.session_key(hashed))
         if wanted:
             pipe.mget(wanted)
+        for key in wanted_hashes:
+            pipe.hgetall(key)
         limited = ratelimit.queue_window_hits(pipe, checks)
         replies = pipe.execute()
     values = dict(zip(wanted, replies[1], strict=True)) if wanted else {}
+    first_hash = 2 if wanted else 1
+    values.update(zip(wanted_hashes, replies[first_hash:first_hash + len(wanted_hashes)],
+                      strict=True))
     if limited:
         ratelimit.raise_if_limited(replies[-1])
     info = sessions.session_from(replies[0], hashed) if hashed else None

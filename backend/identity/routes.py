@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.authorities.services import resolve_authority
+from backend.core import httpcache
 from backend.core.api import api
 from backend.core.auth import current_user, require_roles, web_session
 from backend.core.errors import ApiError
@@ -186,6 +187,7 @@ def update_child(child_id: int, body: ChildPatch) -> ChildOut:
 
 
 @bp.get("/categories")
+@httpcache.public_cache
 @api(response=CategoryList)
 def list_categories() -> CategoryList:
     """Special groups, the documents each needs, and the disability placement wishes."""

@@ -108,13 +108,33 @@ class Receipt:
 
 def current_receipt(ticket: str) -> Receipt:
     """A ticket's state now, with its queue position while queued."""
-    state = _redis().hgetall(ticket_key(ticket))
+    state, processed = read_ticket(ticket)
+    return receipt_from(ticket, state, processed)
+
+
+def read_ticket(ticket: str) -> tuple[dict[bytes, bytes], bytes | None]:
+    """A ticket's Redis hash and the workers' processed count, in one round trip."""
+    with _redis().pipeline(transaction=False) as pipe:
+        pipe.hgetall(ticket_key(ticket))
+        pipe.get(processed_key())
+        state, processed = pipe.execute()
+    return state, processed
+
+
+def receipt_from(ticket: str, state: dict[bytes, bytes], processed: bytes | None) -> Receipt:
+    """A ticket's receipt from its hash and the processed count (read_ticket's values)."""
     status = (state.get(b"state") or b"queued").decode()
     position = None
     if status == "queued":
-        done = int(_redis().get(processed_key()) or 0)
-        position = max(int(state.get(b"seq") or 0) - done, 1)
+        position = max(int(state.get(b"seq") or 0) - int(processed or 0), 1)
     return Receipt(ticket=ticket, state=status, position=position)
+
+
+def read_follower(ticket: str) -> tuple[SessionInfo | None, dict[bytes, bytes], bytes | None]:
+    """The caller's session, the ticket's hash and the processed count: one round trip."""
+    info, values = read_session(keys=lambda: [processed_key()],
+                                hashes=lambda: [ticket_key(ticket)], web_roles=("parent",))
+    return info, values.get(ticket_key(ticket)) or {}, values.get(processed_key())
 
 
 def queue_submission(idem: str, holder: str, ticket: str, payload: str, user_id: int,

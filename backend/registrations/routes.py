@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from backend.core import httpcache
 from backend.core.api import api
 from backend.core.auth import (
     admit,
@@ -83,6 +84,7 @@ def _document(kind: UploadKind) -> RequiredDocumentOut:
 
 
 @bp.get("/registrations/requirements")
+@httpcache.public_cache
 @api(response=RequirementsOut)
 def get_requirements() -> Response:
     """Documents each basis needs and those each special group adds, as the intake checks."""
@@ -144,12 +146,27 @@ def edit_registration(registration_id: int, body: EditIn) -> TicketOut:
                      position=receipt.position)
 
 
+def follower(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The parent's session, the ticket's state and the queue's progress, read in one Redis
+    round trip (families poll every few seconds at the opening hour); they go to the view
+    as `read`."""
+
+    @functools.wraps(view)
+    def wrapper(ticket: str) -> Any:
+        info, state, processed = intake.read_follower(ticket[:64])
+        admit(info, ("parent",))
+        return view(ticket, read=(state, processed))
+
+    wrapper._api_roles = ("parent",)  # type: ignore[attr-defined]
+    return wrapper
+
+
 @bp.get("/registrations/tickets/<ticket>")
-@require_session("parent")
+@follower
 @api(response=TicketOut, errors=(404,))
-def get_ticket(ticket: str) -> TicketOut:
+def get_ticket(ticket: str, read: tuple[dict[bytes, bytes], bytes | None]) -> TicketOut:
     """Follow a ticket: queued (with position) → accepted (with id) or rejected (why)."""
-    return TicketOut(**services.ticket_status(current_user_id(), ticket[:64]))
+    return TicketOut(**services.ticket_status(current_user_id(), ticket[:64], read))
 
 
 @bp.get("/registrations")

@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import User
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
-from backend.core.redis import redis_store
 from backend.registrations import intake, transitions
 from backend.registrations.models import Registration
 from backend.registrations.transitions import Action, Actor
@@ -67,9 +66,13 @@ def withdraw(user: User, registration_id: int) -> Registration:
     return registration
 
 
-def ticket_status(user_id: int, ticket: str) -> dict[str, Any]:
-    """A ticket's state for its owner (404 for anyone else or an unknown ticket)."""
-    owner = intake.ticket_owner(ticket)
+def ticket_status(user_id: int, ticket: str,
+                  read: tuple[dict[bytes, bytes], bytes | None] | None = None) -> dict[str, Any]:
+    """A ticket's state for its owner (404 for anyone else or an unknown ticket); `read` is
+    the ticket's hash and the processed count when the caller already has them."""
+    state, processed = read if read is not None else intake.read_ticket(ticket)
+    owner_field = state.get(b"user")
+    owner = int(owner_field) if owner_field is not None else None
     if owner is None:
         registration = db.session.scalar(select(Registration).where(Registration.ticket == ticket))
         if registration is None or registration.submitted_by_user_id != user_id:
@@ -78,8 +81,7 @@ def ticket_status(user_id: int, ticket: str) -> dict[str, Any]:
                 "registration_id": registration.id}
     if owner != user_id:
         raise ApiError(404, "TICKET_NOT_FOUND", "未找到该报名回执")
-    state: Any = redis_store.client.hgetall(intake.ticket_key(ticket))
-    receipt = intake.current_receipt(ticket)
+    receipt = intake.receipt_from(ticket, state, processed)
     result: dict[str, Any] = {"ticket": ticket, "state": receipt.state,
                               "position": receipt.position}
     if receipt.state == "accepted":

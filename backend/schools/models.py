@@ -9,6 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.authorities.models import EducationAuthority
+from backend.core import httpcache
 from backend.core.db import Base, TimestampMixin
 from backend.core.types import str_enum
 
@@ -119,3 +120,7 @@ class SeatPlan(TimestampMixin, Base):
     def seats(self) -> int:
         """Total seats = classes × class size."""
         return self.classes * self.class_size
+
+
+# The public catalogue answers are built from these tables (backend/core/httpcache.py).
+httpcache.watch(Region, School, SchoolZone, SeatPlan)

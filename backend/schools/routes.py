@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from backend.authorities.services import resolve_authority
+from backend.core import httpcache
 from backend.core.api import api
 from backend.core.errors import ApiError
 from backend.schools import services
@@ -37,6 +38,8 @@ def _plans(authority_id: int, schools: list[School]) -> tuple[int | None, dict[i
         season = current_season(authority_id)
     except ApiError:
         return None, {}
+    # After its window closes the next season may become the current one.
+    httpcache.fresh_until(season.registration_closes_at)
     return season.year, services.seat_plans(season.id, [s.id for s in schools])
 
 
@@ -51,6 +54,7 @@ def _summary(school: School, year: int | None, plan: SeatPlan | None) -> dict[st
 
 
 @bp.get("/schools")
+@httpcache.public_cache
 @api(query=SchoolQuery, response=SchoolList, errors=(404,))
 def list_schools(query: SchoolQuery) -> SchoolList:
     """Schools of an authority (optionally one town) with the current seat plan."""
@@ -62,6 +66,7 @@ def list_schools(query: SchoolQuery) -> SchoolList:
 
 
 @bp.get("/schools/<code>")
+@httpcache.public_cache
 @api(response=SchoolDetail, errors=(404,))
 def get_school(code: str) -> SchoolDetail:
     """One school: zone, plan, contacts, materials and implementation plan."""
@@ -77,6 +82,7 @@ def get_school(code: str) -> SchoolDetail:
 
 
 @bp.get("/zones/lookup")
+@httpcache.public_cache
 @api(query=ZoneLookupQuery, response=ZoneLookupOut, errors=(404,))
 def lookup_zone(query: ZoneLookupQuery) -> ZoneLookupOut:
     """The zoned school(s) of a village/community, with their current seat plans."""
@@ -90,6 +96,7 @@ def lookup_zone(query: ZoneLookupQuery) -> ZoneLookupOut:
 
 
 @bp.get("/regions")
+@httpcache.public_cache
 @api(query=AuthorityQuery, response=RegionList, errors=(404,))
 def list_regions(query: AuthorityQuery) -> RegionList:
     """Towns with their villages/communities, for the address picker."""

@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.authorities.models import EducationAuthority
+from backend.core import httpcache
 from backend.core.db import Base, TimestampMixin
 from backend.core.types import str_enum
 
@@ -73,3 +74,7 @@ class SeasonPhase(Base):
     ends_at: Mapped[dt.datetime]
 
     season: Mapped[Season] = relationship(back_populates="phases")
+
+
+# The public catalogue answers are built from these tables (backend/core/httpcache.py).
+httpcache.watch(Season, SeasonPhase)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from backend.authorities.services import resolve_authority
+from backend.core import httpcache
 from backend.core.api import api
 from backend.core.auth import current_user, require_roles
 from backend.core.db import utcnow
@@ -35,7 +36,14 @@ bp = Blueprint("seasons", __name__, url_prefix="/api/v1")
 def season_out(season: Season) -> SeasonOut:
     """A season with times in the authority's zone."""
     tz = season.authority.timezone
-    state, phase = services.season_state(season, utcnow())
+    now = utcnow()
+    state, phase = services.season_state(season, now)
+    # The state and the current phase change at the next of these times.
+    httpcache.fresh_until(min((t for t in (season.registration_opens_at,
+                                           season.registration_closes_at,
+                                           *(p.starts_at for p in season.phases),
+                                           *(p.ends_at for p in season.phases)) if t > now),
+                              default=None))
     return SeasonOut(
         id=season.id, authority=season.authority.code, year=season.year, stage=season.stage,
         name=season.name, age_cutoff=season.age_cutoff,
@@ -52,6 +60,7 @@ def season_out(season: Season) -> SeasonOut:
 
 
 @bp.get("/seasons/current")
+@httpcache.public_cache
 @api(query=AuthorityQuery, response=SeasonOut, errors=(404,))
 def get_current_season(query: AuthorityQuery) -> SeasonOut:
     """The season families should see now, with its timeline and state."""
@@ -60,6 +69,7 @@ def get_current_season(query: AuthorityQuery) -> SeasonOut:
 
 
 @bp.get("/seasons")
+@httpcache.public_cache
 @api(query=AuthorityQuery, response=SeasonList, errors=(404,))
 def list_seasons(query: AuthorityQuery) -> SeasonList:
     """Published and archived seasons, newest first."""

@@ -1,4 +1,9 @@
-"""Stats jobs run by the worker: recount a season's registrations into its snapshot."""
+"""Stats work in the worker: recount a season's registrations into its snapshot.
+
+Readers ask for a recount through Redis (`services._request_refresh`); the periodic chore
+`stats.refresh_wanted` runs it in the workers' ticker thread, beside the batch loop, so a
+recount of seconds at 1,000,000 registrations never holds up an intake batch. The
+`stats.refresh` batch handler stays for jobs queued before readers asked this way."""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.core.jobs import Effects, authority_of, batch_handler
+from backend.core.db import db
+from backend.core.jobs import Effects, authority_of, batch_handler, periodic
 from backend.seasons.services import season_authority
-from backend.stats.services import refresh_counts, release_refresh
+from backend.stats.services import refresh_counts, refresh_wanted, release_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +45,9 @@ def handle_stats_refresh(session: Session, items: list[tuple[str, dict[str, Any]
 def refresh_authority(session: Session, payload: dict[str, Any]) -> int | None:
     """A recount is about its season's authority."""
     return season_authority(session, payload["season_id"])
+
+
+@periodic("stats.refresh_wanted", every_seconds=5)
+def refresh_wanted_counts() -> int:
+    """Recount the seasons readers found stale, off the batch loop (one worker per round)."""
+    return refresh_wanted(db.session())

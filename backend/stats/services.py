@@ -49,7 +49,6 @@ from backend.accounts.models import User
 from backend.authorities.models import EducationAuthority
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
-from backend.core.jobs import enqueue
 from backend.core.redis import redis_store
 from backend.core.timeutil import local_iso, zone
 from backend.identity.categories import CATEGORIES
@@ -306,6 +305,10 @@ def _refresh_key(season_id: int) -> str:
     return redis_store.key("stats", "refresh", season_id)
 
 
+def _wanted_key() -> str:
+    return redis_store.key("stats", "wanted")
+
+
 def release_refresh(season_ids: Iterable[int]) -> None:
     """Allow the next refresh request for these seasons (their refresh is committed)."""
     keys = [_refresh_key(s) for s in season_ids]
@@ -314,17 +317,35 @@ def release_refresh(season_ids: Iterable[int]) -> None:
 
 
 def _request_refresh(season_id: int, requested_at: dt.datetime, interval: float) -> None:
-    """After the commit: queue one refresh for the season unless one is already queued."""
+    """After the commit: ask the workers' clock for one refresh of the season unless one is
+    already asked for. Not a queued job: a recount of seconds in the batch loop would hold up
+    the intake batches behind it; the workers' ticker thread runs it beside them."""
 
     def push() -> None:
-        # The key expires on its own if the worker never gets to it: a later reader asks
-        # again (or, past the staleness bound, refreshes in the request).
+        # The key expires on its own if no worker gets to it: a later reader asks again
+        # (or, past the staleness bound, refreshes in the request).
         ttl_ms = max(int(interval * 2000), 1000)
-        if redis_store.client.set(_refresh_key(season_id), "1", nx=True, px=ttl_ms):
-            enqueue("stats.refresh", {"season_id": season_id,
-                                      "requested_at": requested_at.isoformat()})
+        if redis_store.client.set(_refresh_key(season_id), requested_at.isoformat(),
+                                  nx=True, px=ttl_ms):
+            redis_store.client.sadd(_wanted_key(), season_id)
 
     after_commit(push)
+
+
+def refresh_wanted(session: Session) -> int:
+    """Refresh every season readers asked for since the last round, each committed on its
+    own (the workers' periodic chore `stats.refresh_wanted`); how many were refreshed."""
+    client: Any = redis_store.client
+    season_ids = sorted(int(s) for s in client.spop(_wanted_key(), 1000) or [])
+    done = 0
+    for season_id in season_ids:
+        asked = client.get(_refresh_key(season_id))
+        requested_at = dt.datetime.fromisoformat(asked.decode()) if asked else utcnow()
+        if refresh_counts(session, season_id, requested_at=requested_at) is not None:
+            done += 1
+        session.commit()
+        release_refresh([season_id])
+    return done
 
 
 def fresh_snapshot(season: Season, snapshot: CountSnapshot | None = None) -> CountSnapshot:
