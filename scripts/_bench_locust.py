@@ -50,12 +50,15 @@ STAFF_USERNAME = ENV.get("BENCH_STAFF_USERNAME", "")
 STAFF_PASSWORD = ENV.get("BENCH_STAFF_PASSWORD", "")
 SUBMIT_PATH = ENV.get("BENCH_SUBMIT_PATH", "/api/v1/registrations")
 JPEG = Path(ENV["BENCH_JPEG"]).read_bytes() if ENV.get("BENCH_JPEG") else b""
+# A burst: the run ends when each of these IntakeUsers has found the rows used up.
+BURST_USERS = int(ENV.get("BENCH_BURST_USERS", "0"))
 
 _lock = threading.Lock()
 _families = itertools.count(FAMILY_FIRST)
 _rows_at = itertools.count()
 _counts: dict[str, Any] = {"journeys_started": 0, "journeys_finished": 0, "accepted": 0,
                            "rejected": 0, "gave_up": 0, "submit_202": 0, "intake_202": 0,
+                           "intake_users_done": 0,
                            "submit_to_accepted_ms": []}
 
 
@@ -80,13 +83,15 @@ def id_number(n: int) -> str:
 
 
 def failure(response: Any) -> str:
-    """`<status> <API error code>`: the key failures are counted by."""
+    """`<status> <API error code>`: the key failures are counted by (a 429/503 without
+    Retry-After is marked: a deliberate refusal always says when to come back)."""
     code = ""
     try:
         code = response.json()["error"]["code"]
     except Exception:  # any body that is not the API's error shape
         code = "-"
-    return f"{response.status_code} {code}"
+    late = response.status_code in (429, 503) and not response.headers.get("Retry-After")
+    return f"{response.status_code} {code}" + (" without Retry-After" if late else "")
 
 
 class Api(FastHttpUser):
@@ -275,16 +280,32 @@ class IntakeUser(Api):
         """One submission of the next pre-seeded child."""
         at = next(_rows_at)
         if at >= len(ROWS):
-            raise StopUser  # every seeded child is submitted
+            # Every seeded child is submitted. A user's requests run one after another, so
+            # when the last user gets here every answer has been counted: a burst ends.
+            with _lock:
+                _counts["intake_users_done"] += 1
+                last = _counts["intake_users_done"] == BURST_USERS
+            if last:
+                self.environment.runner.quit()
+            raise StopUser
         token, child_id, upload_id = ROWS[at]
         self.token = token
-        # The queued intake answers 202; the synchronous baseline 201 (the row is written).
-        answer = self.call("POST", SUBMIT_PATH, "ceiling: submit", expect=(202, 201),
-                           headers={"Idempotency-Key": f"intake{at}x{int(time.time())}"},
-                           json={"child_id": int(child_id), "school_code": SCHOOL,
-                                 "basis": "hukou", "upload_ids": [upload_id]})
-        if answer.status_code in (202, 201):
-            _count("intake_202")
+        key = f"intake{at}x{int(time.time())}"
+        for _attempt in range(10):
+            # The queued intake answers 202; the synchronous baseline 201 (the row is
+            # written). A deliberate 429/503 is retried after Retry-After with the same
+            # Idempotency-Key, as the mini-program does.
+            answer = self.call("POST", SUBMIT_PATH, "ceiling: submit", expect=(202, 201),
+                               headers={"Idempotency-Key": key},
+                               json={"child_id": int(child_id), "school_code": SCHOOL,
+                                     "basis": "hukou", "upload_ids": [upload_id]})
+            if answer.status_code in (202, 201):
+                _count("intake_202")
+                return
+            retry = answer.headers.get("Retry-After")
+            if answer.status_code not in (429, 503) or not retry:
+                return
+            time.sleep(min(float(retry), 5))
 
 
 @events.test_stop.add_listener
