@@ -112,7 +112,7 @@ class StaffNoticeQuery(BaseModel):
     q: str | None = Field(default=None, min_length=1, max_length=40,
                           description="registration number or ticket: that family's notices")
     date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_to: dt.date | None = Field(default=None, description="on or after date_from")
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=20, ge=1, le=100)
 
