@@ -56,7 +56,7 @@ class AuditQuery(BaseModel):
         default=None, ge=1, description="events about the child and its registrations, "
                                         "documents and offers")
     date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_to: dt.date | None = Field(default=None, description="on or after date_from")
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=50, ge=1, le=AUDIT_PAGE_SIZE_MAX)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,14 +29,15 @@ class TogetherRequestIn(BaseModel):
     season_id: int = Field(ge=1, le=2_000_000_000)
     school: str | None = Field(default=None, max_length=32,
                                description="school code; bureau admins only")
-    registration_ids: list[int] = Field(min_length=2, max_length=6)
+    registration_ids: list[Annotated[int, Field(ge=1, le=2_000_000_000)]] = Field(
+        min_length=2, max_length=6, json_schema_extra={"uniqueItems": True})
     note: str = Field(default="", max_length=200)
 
     @field_validator("registration_ids")
     @classmethod
     def _distinct(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value) or any(v < 1 or v > 2_000_000_000 for v in value):
-            raise ValueError("registration ids must be distinct and valid")
+        if len(set(value)) != len(value):
+            raise ValueError("registration ids must be distinct")
         return value
 
 

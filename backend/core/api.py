@@ -7,7 +7,9 @@ document cannot drift from what the API accepts.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,15 +90,93 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
     try:
         payload = request.get_json()
         unsafe = _has_control_characters(payload)
+        as_json = json.dumps(_integral_floats(payload))
     except (BadRequest, RecursionError, ValueError):
         # RecursionError: absurdly deep nesting, e.g. "[" * 100000.
         raise ApiError(400, "INVALID_JSON", "请求内容不是有效的 JSON") from None
     if unsafe:
         raise ApiError(400, "INVALID_CHARACTERS", "提交的内容包含无效字符")
+    _check_temporal_formats(model, payload)
     try:
-        return model.model_validate(payload)
+        # Strict, as JSON: a number is not a string, "1" is not a number, 0 is not a date;
+        # the types the document gives are the types accepted.
+        return model.model_validate_json(as_json, strict=True)
     except ValidationError as exc:
         raise validation_error(exc) from exc
+
+
+_TEMPORAL = {"date": re.compile(r"\d{4}-\d{2}-\d{2}"),
+             "date-time": re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}.*")}
+
+
+@functools.cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "null": type(None), "boolean": bool, "string": str, "array": list, "object": dict,
+    "integer": int, "number": (int, float)}
+
+
+def _json_type_fits(value: Any, schema: dict[str, Any]) -> bool:
+    expected = _JSON_TYPES.get(schema.get("type", ""))
+    if expected is None:
+        return True  # no type, or a $ref: decided further down
+    return isinstance(value, expected) and not (
+        isinstance(value, bool) and schema.get("type") in ("integer", "number"))
+
+
+def _temporal_errors(value: Any, schema: dict[str, Any], defs: dict[str, Any],
+                     path: tuple[str, ...]) -> list[dict[str, str]]:
+    """Fields the document calls a date or date-time that hold anything but ISO 8601 text.
+
+    Pydantic would also read a number, or a string of digits, as a Unix timestamp.
+    """
+    if "$ref" in schema:
+        schema = defs.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        if value is None:
+            return []
+        # Pydantic reports a value no branch's type takes; here only a temporal branch counts.
+        found = [_temporal_errors(value, branch, defs, path) for branch in branches
+                 if _json_type_fits(value, branch)]
+        return [] if not found or any(not errors for errors in found) else found[0]
+    pattern = _TEMPORAL.get(schema.get("format", ""))
+    if pattern is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
+        return [{"field": ".".join(path), "type": "temporal_format", "message": "日期格式不正确"}]
+    errors: list[dict[str, str]] = []
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                errors += _temporal_errors(item, sub, defs, (*path, str(key)))
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for n, item in enumerate(value):
+            errors += _temporal_errors(item, schema["items"], defs, (*path, str(n)))
+    return errors
+
+
+def _check_temporal_formats(model: type[BaseModel], payload: Any) -> None:
+    schema = _json_schema(model)
+    errors = _temporal_errors(payload, schema, schema.get("$defs", {}), ())
+    if errors:
+        raise ApiError(422, "VALIDATION_FAILED", "提交的信息有误，请检查后重试",
+                       details={"fields": errors})
+
+
+def _integral_floats(value: Any) -> Any:
+    """2.0 and 1e2 as 2 and 100: JSON Schema counts them as integers, strict pydantic not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats(v) for v in value]
+    return value
 
 
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
@@ -132,8 +212,10 @@ def reject_control_characters() -> None:
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """Validate the query string against a model (422 on bad input)."""
+    args = request.args.to_dict()
+    _check_temporal_formats(model, args)
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate(args)
     except ValidationError as exc:
         raise validation_error(exc) from exc
 

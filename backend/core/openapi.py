@@ -14,7 +14,11 @@ from backend.core.api import ApiMeta
 from backend.core.errors import HTTP_ERRORS
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_CONVERTER_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
+# Flask's int converter takes digits only; the database's ids are 32-bit.
+_CONVERTER_TYPES: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+    "float": {"type": "number"},
+}
 _SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -22,7 +26,7 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params: list[dict[str, Any]] = []
 
     def replace(match: re.Match[str]) -> str:
-        schema = _CONVERTER_TYPES.get(match.group("conv") or "", {"type": "string"})
+        schema = dict(_CONVERTER_TYPES.get(match.group("conv") or "", {"type": "string"}))
         params.append({"name": match.group("name"), "in": "path", "required": True,
                        "schema": schema})
         return "{" + match.group("name") + "}"
@@ -46,6 +50,24 @@ def _error_schema() -> dict[str, Any]:
             }
         },
     }
+
+
+def _multipart_schema(meta: ApiMeta, schemas: dict[str, Any]) -> dict[str, Any]:
+    """One object of the form model's fields and the file parts.
+
+    Not `allOf` of the two: the form model forbids extra fields, so an `allOf` would
+    forbid the file parts it requires and no request could match the document.
+    """
+    form = dict(schemas[meta.form.__name__]) if meta.form is not None else {}
+    properties = {**form.get("properties", {}),
+                  **{name: {"type": "string", "format": "binary"} for name in meta.files}}
+    required = [*form.get("required", []), *meta.files]
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    if "additionalProperties" in form:
+        schema["additionalProperties"] = form["additionalProperties"]
+    if "description" in form:
+        schema["description"] = form["description"]
+    return schema
 
 
 def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
@@ -100,7 +122,15 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                 }
             else:
                 operation["responses"][status] = {"description": "OK"}
-            error_statuses = set(meta.errors if meta else ())
+            # Control characters in the path or query string are refused before any view
+            # runs (api.reject_control_characters), so every operation can answer 400.
+            error_statuses = set(meta.errors if meta else ()) | {400}
+            if path_params:
+                # A path segment the route's converter refuses matches no route at all.
+                error_statuses.add(404)
+            if any(p["schema"]["type"] == "integer" for p in path_params) and meta:
+                # @api answers an id beyond the database's range with VALUE_OUT_OF_RANGE.
+                error_statuses.add(422)
             for name, description in (meta.headers if meta else ()):
                 operation["parameters"].append({"name": name, "in": "header", "required": True,
                                                 "description": description,
@@ -122,11 +152,7 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                 }
                 error_statuses.update({400, 415, 422})
             if meta and (meta.form is not None or meta.files):
-                form_schema: dict[str, Any] = {"type": "object", "properties": {
-                    name: {"type": "string", "format": "binary"} for name in meta.files},
-                    "required": list(meta.files)}
-                if meta.form is not None:
-                    form_schema = {"allOf": [ref(meta.form), form_schema]}
+                form_schema = _multipart_schema(meta, schemas)
                 operation["requestBody"] = {
                     "required": True,
                     "content": {"multipart/form-data": {"schema": form_schema}},

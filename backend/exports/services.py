@@ -84,16 +84,22 @@ def write_sheet(title: str, columns: list[tuple[str, str]],
     sheet = workbook.create_sheet(title)
     sheet.append([header for header, _key in columns])
     count = 0
-    for row in rows:
-        cells = []
-        for _header, key in columns:
-            cell = WriteOnlyCell(sheet, value=row[key])
-            if isinstance(row[key], str):
-                # Text stays text: an ID number never becomes a number, "=" never a formula.
-                cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
-        count += 1
+    try:
+        for row in rows:
+            cells = []
+            for _header, key in columns:
+                cell = WriteOnlyCell(sheet, value=row[key])
+                if isinstance(row[key], str):
+                    # Text stays text: an ID number never becomes a number, "=" never a formula.
+                    cell.data_type = "s"
+                cells.append(cell)
+            sheet.append(cells)
+            count += 1
+    except BaseException:
+        # e.g. a filter naming another school (404) raised while the rows are read: finish
+        # the sheet's temporary file now, or its writer fails when it is collected.
+        sheet.close()
+        raise
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by ExportFile.chunks()
     try:
         workbook.save(handle)

@@ -48,7 +48,8 @@ def get_subscriptions() -> SubscriptionList:
 @api(body=SubscriptionsIn, response=SubscriptionList, errors=(422,), tags=("notices",))
 def record_subscriptions(body: SubscriptionsIn) -> SubscriptionList:
     """Record what wx.requestSubscribeMessage returned: one credit per "accept"."""
-    return credits_out(services.record_subscriptions(current_user().id, body.results))
+    results: dict[str, str] = {str(key): value for key, value in body.results.items()}
+    return credits_out(services.record_subscriptions(current_user().id, results))
 
 
 @bp.get("/me/notices")

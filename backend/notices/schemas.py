@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.notices.templates import TEMPLATE_KEYS
 
@@ -33,14 +33,9 @@ class SubscriptionsIn(BaseModel):
     """What wx.requestSubscribeMessage returned, by template key (not template id)."""
 
     model_config = ConfigDict(extra="forbid")
-    results: dict[str, SubscribeResult] = Field(min_length=1, max_length=len(TEMPLATE_KEYS))
-
-    @field_validator("results")
-    @classmethod
-    def _known_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        if not set(value) <= set(TEMPLATE_KEYS):
-            raise ValueError("unknown template key")
-        return value
+    # Keyed by TemplateKey, so the document lists the keys a client may send.
+    results: dict[TemplateKey, SubscribeResult] = Field(min_length=1,
+                                                       max_length=len(TEMPLATE_KEYS))
 
 
 class SubscriptionOut(BaseModel):
@@ -117,7 +112,7 @@ class StaffNoticeQuery(BaseModel):
     q: str | None = Field(default=None, min_length=1, max_length=40,
                           description="registration number or ticket: that family's notices")
     date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_to: dt.date | None = Field(default=None, description="on or after date_from")
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=20, ge=1, le=100)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -156,3 +158,22 @@ def test_the_bureau_full_export_is_complete_and_audited(
         (False, {}, 2), (True, {"category": "preferential"}, 1), (True, {}, 2)]
     assert all(a.actor_role == "bureau_admin" and a.object_type == "authority"
                for a in audits)
+
+
+def test_rows_that_fail_midway_leave_no_half_written_sheet(monkeypatch: pytest.MonkeyPatch) -> None:
+    # e.g. a school filter naming another county's school, resolved while the rows are read:
+    # the sheet's writer must be finished, not left to fail when it is garbage-collected.
+    from backend.exports.services import write_sheet
+
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def rows() -> Any:
+        yield {"name": "张小示"}
+        raise LookupError("refused filter")
+
+    for _ in range(3):
+        with pytest.raises(LookupError):
+            write_sheet("报名名单", [("姓名", "name")], rows())
+    gc.collect()
+    assert unraisable == []
