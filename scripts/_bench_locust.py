@@ -75,10 +75,18 @@ def _rows() -> list[list[str]]:
 ROWS = _rows()
 
 
+# Real county codes (Lüliang and Taiyuan, Shanxi): a number must name a place that exists.
+COUNTIES = ("141102", "141121", "141122", "141123", "141124", "141125", "141126", "141127",
+            "141128", "141129", "141130", "141181", "141182", "140105", "140106", "140107",
+            "140108", "140109", "140110", "140121", "140122", "140123", "140181")
+
+
 def id_number(n: int) -> str:
-    """A fictional resident ID number (sequence 900-999) for the n-th child of the run."""
+    """A fictional resident ID number (sequence 900-999) for the n-th child of the run:
+    36,000 per county, 828,000 in all, none twice."""
     birth = AGE_CUTOFF - dt.timedelta(days=1 + (n // 100) % 360)
-    body = f"{150000 + n // 36000:06d}{birth:%Y%m%d}{900 + n % 100:03d}"
+    county = COUNTIES[(n // 36000) % len(COUNTIES)]
+    body = f"{county}{birth:%Y%m%d}{900 + n % 100:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 

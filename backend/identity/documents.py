@@ -66,7 +66,12 @@ def _known_region(number: str) -> bool:
 def _parse_gb11643(number: str, document_type: DocumentType, today: dt.date) -> ParsedDocument:
     try:
         # validate() checks length, digits, the check digit, the date and the region code.
-        number = ric.validate(number)
+        try:
+            number = ric.validate(number)
+        except KeyError as exc:
+            # stdnum's region table has codes without a county entry (e.g. 150001), and its
+            # lookup then fails with KeyError: a region code we cannot place, not a crash.
+            raise InvalidComponent() from exc
     except InvalidComponent as exc:
         # stdnum also rejects a region code that did not exist in the birth year, but a
         # number keeps the code of where it was issued (Lüliang's 1411xx codes date from

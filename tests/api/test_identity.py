@@ -120,6 +120,20 @@ def test_impossible_date_with_valid_checksum_is_rejected(
     assert response.get_json()["error"]["code"] == "ID_NUMBER_INVALID"
 
 
+def test_a_region_code_the_table_cannot_place_is_invalid_not_a_crash(
+    client: FlaskClient, login_parent: Login, session: Any
+) -> None:
+    from stdnum.cn import ric
+
+    # 150001 is in stdnum's region table without a county, where its lookup raised KeyError.
+    body = "15000119880215911"
+    response = _bind(client, login_parent()["token"],
+                     id_number=body + ric.calc_check_digit(body + "0"))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "ID_NUMBER_INVALID"
+    assert db.session.scalar(select(Guardian.id)) is None
+
+
 def test_lowercase_x_is_accepted_and_normalised(
     client: FlaskClient, login_parent: Login, session: Any
 ) -> None:
