@@ -694,7 +694,7 @@ def cached_admin_stats(args: Mapping[str, str]) -> str | None:
     ttl = int(setting("STATS_ANSWER_CACHE_SECONDS"))
     by, season = args.get("by", "school"), args.get("season", "")
     if (ttl <= 0 or by not in GROUPINGS or set(args) - {"by", "season"}
-            or (season and not (season.isdigit() and str(int(season)) == season))):
+            or ("season" in args and not (season.isdigit() and str(int(season)) == season))):
         return None
     hashed, web = caller_token(STAFF)
     if hashed is None:

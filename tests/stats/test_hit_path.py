@@ -112,6 +112,17 @@ def test_a_console_cookie_is_read_in_the_same_trip(
     assert client.get(URL, headers=bearer(cookie.value)).status_code == 401
 
 
+def test_a_request_the_full_path_refuses_is_never_answered_from_redis(
+    client: FlaskClient, world: World, admin: dict[str, str]
+) -> None:
+    for _ in range(2):
+        _get(client, admin, by="school")
+    for query in ("by=school&season=", "by=school&season=0", "by=school&extra=1",
+                  "by=name"):
+        response = client.get(f"{URL}?{query}", headers=admin)
+        assert response.status_code == 422, query
+
+
 def test_a_refreshed_snapshot_is_never_answered_from_the_old_answer(
     app: Flask, client: FlaskClient, world: World, admin: dict[str, str], trips: Trips,
     monkeypatch: pytest.MonkeyPatch
