@@ -168,6 +168,35 @@ def read_session(limits: Sequence[str] = (),
     return (None if info is not None and info.web else info), values
 
 
+def caller_token(web_roles: Sequence[str] = ()) -> tuple[str | None, bool]:
+    """The stored name of the caller's bearer token, else of the web session cookie of
+    `web_roles`, and whether it is the cookie's: for a path that reads the session in its
+    own Redis call (then `session_admitted` checks what it read)."""
+    token = bearer_token()
+    web = _loaders().cookie if token is None and web_roles else None
+    if web is not None:
+        return sessions.hashed_token(web.token(web_roles) or ""), True
+    return sessions.hashed_token(token or ""), False
+
+
+def session_admitted(raw: Any, hashed: str, web: bool,
+                     roles: Sequence[str]) -> SessionInfo | None:
+    """The session read raw under `session_key(hashed)` if it may open a view of `roles`,
+    by the rules of `read_session` and `admit` (a web session only from its cookie, with its
+    CSRF check and idle clock); else None, and the caller takes its full path."""
+    info = sessions.session_from(raw, hashed)
+    if info is None or info.role not in roles:
+        return None
+    if web:
+        cookie = _loaders().cookie
+        if not info.web or cookie is None or not cookie.admit(info, roles):
+            return None
+    elif info.web:
+        return None
+    g.current_session = info
+    return info
+
+
 def admit(info: SessionInfo | None, roles: Sequence[str]) -> SessionInfo:
     """401 without a valid session, 403 with the wrong role; else the caller's session."""
     if info is None:

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from backend.core.db import db
 from backend.core.jobs import Effects, authority_of, batch_handler, periodic
 from backend.seasons.services import season_authority
-from backend.stats.services import refresh_counts, refresh_wanted, release_refresh
+from backend.stats.services import (
+    publish_version,
+    refresh_counts,
+    refresh_wanted,
+    release_refresh,
+    version_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,15 +32,21 @@ def handle_stats_refresh(session: Session, items: list[tuple[str, dict[str, Any]
                          effects: Effects) -> None:
     """Refresh each season asked for once, however many readers asked."""
     wanted: dict[int, dt.datetime] = {}
+    versions: dict[int, tuple[int, int]] = {}
     for _message_id, payload in items:
         season_id = int(payload["season_id"])
         requested = dt.datetime.fromisoformat(payload["requested_at"])
         wanted[season_id] = min(requested, wanted.get(season_id, requested))
     for season_id, requested_at in sorted(wanted.items()):
-        if refresh_counts(session, season_id, requested_at=requested_at) is None:
+        snapshot = refresh_counts(session, season_id, requested_at=requested_at)
+        if snapshot is None:
             logger.info("counts refresh skipped, no such season season_id=%s", season_id)
+        else:
+            versions[season_id] = version_of(snapshot)
 
     def release() -> None:
+        for season_id, version in versions.items():
+            publish_version(season_id, *version)
         release_refresh(wanted)
 
     # After the commit: the next stale read may queue the next refresh.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import functools
+from collections.abc import Callable
+from typing import Any
 
-from backend.authorities.services import resolve_authority
+from flask import Blueprint, Response, request
+
 from backend.core.api import api
 from backend.core.auth import STAFF, current_user, require_roles
 from backend.stats import services
@@ -13,7 +16,22 @@ from backend.stats.schemas import PublicStatsOut, PublicStatsQuery, StatsOut, St
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
 
 
+def _from_cache(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Answer from Redis alone when the caller's answer is cached (session included: one
+    round trip, no database); otherwise the full path below checks everything again."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        body = services.cached_admin_stats(request.args)
+        if body is not None:
+            return Response(body, mimetype="application/json")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @bp.get("/admin/stats")
+@_from_cache
 @require_roles(*STAFF)
 @api(query=StatsQuery, response=StatsOut, errors=(404, 422), tags=("stats",))
 def admin_stats(query: StatsQuery) -> Response:
@@ -28,7 +46,7 @@ def admin_stats(query: StatsQuery) -> Response:
 def public_stats(query: PublicStatsQuery) -> Response:
     """Active registrations per school against the plan, for the current season(s); no
     login, no personal data; cached for a few seconds."""
-    body = services.public_stats_json(resolve_authority(query.authority))
+    body = services.public_stats_json(query.authority)
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = (
         f"public, max-age={int(services.setting('STATS_PUBLIC_CACHE_SECONDS'))}")

@@ -17,11 +17,11 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import String as SqlString
 from sqlalchemy import (
     Table,
@@ -46,10 +46,12 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from backend.accounts import scope
 from backend.accounts.models import User
-from backend.authorities.models import EducationAuthority
+from backend.authorities.services import resolve_authority
+from backend.core.auth import STAFF, caller_token, session_admitted
 from backend.core.db import after_commit, db, utcnow
 from backend.core.errors import ApiError
 from backend.core.redis import redis_store
+from backend.core.sessions import session_key
 from backend.core.timeutil import local_iso, zone
 from backend.identity.categories import CATEGORIES
 from backend.identity.models import Child
@@ -341,9 +343,12 @@ def refresh_wanted(session: Session) -> int:
     for season_id in season_ids:
         asked = client.get(_refresh_key(season_id))
         requested_at = dt.datetime.fromisoformat(asked.decode()) if asked else utcnow()
-        if refresh_counts(session, season_id, requested_at=requested_at) is not None:
-            done += 1
+        snapshot = refresh_counts(session, season_id, requested_at=requested_at)
+        version = version_of(snapshot) if snapshot is not None else None
         session.commit()
+        if version is not None:
+            done += 1
+            publish_version(season_id, *version)
         release_refresh([season_id])
     return done
 
@@ -539,9 +544,10 @@ def admin_stats_json(user: User, by: str, season_id: int | None) -> str:
     season, loaded = _season_of(authority_id, season_id)
     snapshot = fresh_snapshot(season, loaded)
     school_id = school.id if school is not None else None
-    # Keyed by the snapshot: a refresh changes the key, the TTL bounds plan and name edits.
-    key = redis_store.key("stats", "answer", season.id, by, school_id or "all",
-                          int(snapshot.computed_at.timestamp() * 1_000_000))
+    computed_us, duration_ms = version_of(snapshot)
+    # Keyed by the caller's authority and scope and by the snapshot: a refresh changes the
+    # key, the TTL bounds plan and name edits.
+    key = _answer_key(authority_id, season.id, by, school_id, computed_us)
     client: Any = redis_store.client
     ttl = int(setting("STATS_ANSWER_CACHE_SECONDS"))
     cached = client.get(key) if ttl > 0 else None
@@ -563,8 +569,145 @@ def admin_stats_json(user: User, by: str, season_id: int | None) -> str:
         "school": _ref(school), "yellow_percent": int(setting("STATS_YELLOW_PERCENT")),
         "totals": totals, "items": items}).model_dump_json()
     if ttl > 0:
-        after_commit(lambda: client.set(key, body, ex=ttl))
+        caller = g.get("current_session")
+        season_ttl_ms = (_current_ttl_ms(season, ttl) if season_id is None else 0)
+
+        def remember() -> None:
+            # What the next request of this caller needs to be answered from Redis alone.
+            with client.pipeline(transaction=False) as pipe:
+                pipe.set(key, body, ex=ttl)
+                if caller is not None:
+                    pipe.set(_who_key(caller.token_hash), f"{authority_id}:{school_id or 'all'}",
+                             ex=WHO_SECONDS)
+                if season_ttl_ms > 0:
+                    pipe.set(_current_key(authority_id), season.id, px=season_ttl_ms)
+                pipe.execute()
+            publish_version(season.id, computed_us, duration_ms)
+
+        after_commit(remember)
     return body
+
+
+# --- the hit path: one Redis round trip -------------------------------------------------
+
+# How long the caller's scope is remembered for its session (the session itself is checked
+# on every read: changing an account's role or school, or disabling it, ends its sessions).
+WHO_SECONDS = 12 * 3600
+# A season's snapshot version is kept this long after its last publication.
+VERSION_SECONDS = 24 * 3600
+
+# Follows session → the caller's scope → the current season → its snapshot version → the
+# answer, all in Redis; and asks for a refresh when the snapshot is past the interval, as
+# fresh_snapshot does. Returns nil (no session), {session}, or {session, answer}.
+# ARGV: 1 session key, 2 scope key, 3 "<prefix>stats:", 4 grouping, 5 season id or "",
+# 6 now (µs), 7 STATS_REFRESH_SECONDS, 8 STATS_REFRESH_COST_FACTOR,
+# 9 STATS_MAX_STALENESS_SECONDS, 10 now (ISO 8601, the refresh's requested_at).
+_HIT_SCRIPT = """
+local raw = redis.call('GET', ARGV[1])
+if not raw then return false end
+local who = redis.call('GET', ARGV[2])
+if not who then return {raw} end
+local authority, school = string.match(who, '^(%d+):(%w+)$')
+if not authority then return {raw} end
+local stats, season = ARGV[3], ARGV[5]
+if season == '' then
+  season = redis.call('GET', stats .. 'current:' .. authority)
+  if not season then return {raw} end
+end
+local version = redis.call('GET', stats .. 'version:' .. season)
+if not version then return {raw} end
+local computed, duration = string.match(version, '^(%d+):(%d+)$')
+if not computed then return {raw} end
+local age = (tonumber(ARGV[6]) - tonumber(computed)) / 1000000
+local interval = math.max(tonumber(ARGV[7]), tonumber(ARGV[8]) * tonumber(duration) / 1000)
+if age > math.max(tonumber(ARGV[9]), 4 * interval) then return {raw} end
+local body = redis.call('GET', stats .. 'answer:' .. authority .. ':' .. season .. ':' ..
+                        ARGV[4] .. ':' .. school .. ':' .. computed)
+if not body then return {raw} end
+if age > interval then
+  local ttl = math.max(math.floor(interval * 2000), 1000)
+  if redis.call('SET', stats .. 'refresh:' .. season, ARGV[10], 'NX', 'PX', ttl) then
+    redis.call('SADD', stats .. 'wanted', season)
+  end
+end
+return {raw, body}
+"""
+
+# Raises a season's version, never lowers it: a reader that read the snapshot just before a
+# refresh committed must not hide the refresh's answers.
+_PUBLISH_SCRIPT = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local computed = tonumber(string.match(current, '^(%d+)'))
+  if computed and computed >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+def _answer_key(authority_id: int, season_id: int, by: str, school_id: int | None,
+                computed_us: int) -> str:
+    return redis_store.key("stats", "answer", authority_id, season_id, by, school_id or "all",
+                           computed_us)
+
+
+def _who_key(token_hash: str) -> str:
+    return redis_store.key("stats", "who", token_hash)
+
+
+def _current_key(authority_id: int) -> str:
+    return redis_store.key("stats", "current", authority_id)
+
+
+def _version_key(season_id: int) -> str:
+    return redis_store.key("stats", "version", season_id)
+
+
+def version_of(snapshot: CountSnapshot) -> tuple[int, int]:
+    """A snapshot's version: (computed_at in µs since the epoch, its refresh's duration, ms)."""
+    return round(snapshot.computed_at.timestamp() * 1_000_000), int(snapshot.duration_ms)
+
+
+def _current_ttl_ms(season: Season, ttl: int) -> int:
+    """How long `season` may be remembered as its authority's current one: the answer's TTL
+    (a newly published season shows as late as an edited plan), and never past its closing,
+    when the rule of `_current` may choose another."""
+    left = (season.registration_closes_at - utcnow()).total_seconds()
+    return int(min(ttl, left) * 1000) if left > 0 else ttl * 1000
+
+
+def publish_version(season_id: int, computed_us: int, duration_ms: int) -> None:
+    """Tell the hit path about a season's committed snapshot (only ever a newer one)."""
+    redis_store.client.eval(_PUBLISH_SCRIPT, 1, _version_key(season_id), computed_us,
+                            duration_ms, VERSION_SECONDS)
+
+
+def cached_admin_stats(args: Mapping[str, str]) -> str | None:
+    """The answer to GET /admin/stats from Redis alone, in one round trip, or None (then the
+    request takes the full path: session and scope from the database, the snapshot …).
+
+    Served only for a valid staff session whose scope, season and snapshot version are known
+    and whose answer is cached for exactly that authority, season, grouping, school and
+    version; anything else (another scope, a refreshed snapshot, an expired entry) is a miss.
+    """
+    ttl = int(setting("STATS_ANSWER_CACHE_SECONDS"))
+    by, season = args.get("by", "school"), args.get("season", "")
+    if (ttl <= 0 or by not in GROUPINGS or set(args) - {"by", "season"}
+            or ("season" in args and not (season.isdigit() and str(int(season)) == season))):
+        return None
+    hashed, web = caller_token(STAFF)
+    if hashed is None:
+        return None
+    now = utcnow()
+    reply: Any = redis_store.client.eval(
+        _HIT_SCRIPT, 0, session_key(hashed), _who_key(hashed), redis_store.key("stats", ""),
+        by, season, round(now.timestamp() * 1_000_000),
+        float(setting("STATS_REFRESH_SECONDS")), float(setting("STATS_REFRESH_COST_FACTOR")),
+        float(setting("STATS_MAX_STALENESS_SECONDS")), now.isoformat())
+    if not reply or len(reply) < 2 or session_admitted(reply[0], hashed, web, STAFF) is None:
+        return None
+    return str(reply[1].decode())
 
 
 def public_seasons(authority_id: int, now: dt.datetime | None = None) -> list[Season]:
@@ -582,16 +725,19 @@ def public_seasons(authority_id: int, now: dt.datetime | None = None) -> list[Se
     return list(chosen.values())
 
 
-def _public_key(authority_id: int) -> str:
-    return redis_store.key("stats", "public", authority_id)
+def _public_key(code: str | None) -> str:
+    # By the code asked for ("-": the default authority), so a hit needs no database.
+    return redis_store.key("stats", "public", code or "-")
 
 
-def public_stats_json(authority: EducationAuthority) -> str:
-    """The public counts as JSON text, from Redis for a few seconds after they were built."""
+def public_stats_json(code: str | None) -> str:
+    """The public counts of the authority with this code (default: the deployment's) as
+    JSON text, from Redis for a few seconds after they were built."""
     client: Any = redis_store.client
-    cached = client.get(_public_key(authority.id))
+    cached = client.get(_public_key(code))
     if cached is not None:
         return str(cached.decode())
+    authority = resolve_authority(code)
     seasons = []
     for season in public_seasons(authority.id):
         snapshot = fresh_snapshot(season)
@@ -609,6 +755,6 @@ def public_stats_json(authority: EducationAuthority) -> str:
     }).model_dump_json()
     ttl = int(setting("STATS_PUBLIC_CACHE_SECONDS"))
     if ttl > 0:
-        after_commit(lambda: client.set(_public_key(authority.id), body, ex=ttl))
+        after_commit(lambda: client.set(_public_key(code), body, ex=ttl))
     return body
 

@@ -21,29 +21,11 @@ from backend.worker.consumer import Worker, WorkerSettings
 from backend.worker.periodic import Ticker
 from backend.worker.registry import load_batch_handlers, load_handlers
 from tests.conftest import bearer
-from tests.factories import STAFF_PASSWORD, make_child, make_id_number, make_registration
-from tests.stats._support import World, answered, build_world, expected
+from tests.factories import make_child, make_id_number, make_registration
+from tests.stats._support import World, answered, expected
 
 GROUPINGS = ("school", "status", "basis", "category", "day", "hour", "town")
 Login = Callable[[str, str], dict[str, Any]]
-
-
-@pytest.fixture()
-def world(session: Any) -> World:
-    """The mixed season (see _support.ROWS)."""
-    return build_world()
-
-
-@pytest.fixture()
-def admin(world: World, login_staff: Login) -> dict[str, str]:
-    """The bureau admin's Authorization header."""
-    return bearer(login_staff(world.admin_username, STAFF_PASSWORD)["token"])
-
-
-@pytest.fixture()
-def staff(world: World, login_staff: Login) -> dict[str, str]:
-    """School A's staff member's Authorization header."""
-    return bearer(login_staff(world.staff_username, STAFF_PASSWORD)["token"])
 
 
 def _stats(client: FlaskClient, headers: dict[str, str], by: str, **params: Any) -> Any:
