@@ -16,10 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from backend import create_app
@@ -333,3 +334,38 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("TEST_ARTIFACTS_DIR", "test-artifacts")).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- counting round trips -------------------------------------------------------------------
+
+class Trips:
+    """Redis round trips and SQL statements made while it is listening."""
+
+    def __init__(self) -> None:
+        self.redis: list[str] = []
+        self.sql: list[str] = []
+
+    def clear(self) -> None:
+        self.redis.clear()
+        self.sql.clear()
+
+
+@pytest.fixture()
+def trips(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trips]:
+    """Counts every Redis command or pipeline and every SQL statement of the app."""
+    seen = Trips()
+    command = redis.Redis.execute_command
+    execute = redis.client.Pipeline.execute  # type: ignore[attr-defined]
+    monkeypatch.setattr(redis.Redis, "execute_command",
+                        lambda self, *a, **k: seen.redis.append(str(a[0]))
+                        or command(self, *a, **k))
+    monkeypatch.setattr(redis.client.Pipeline, "execute",  # type: ignore[attr-defined]
+                        lambda self, *a, **k: seen.redis.append("pipeline")
+                        or execute(self, *a, **k))
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.sql.append(sql)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    yield seen
+    event.remove(engine, "before_cursor_execute", statement)

@@ -57,6 +57,22 @@ async function tapInPopup(page, selector) {
   await flush()
 }
 
+/** The registration form of a family that has not agreed yet, opened. */
+async function formNotAgreed() {
+  privacy.agreed = false
+  launch()
+  formServer()
+  return openPage('packages/register/form/form', { school: 'LX001' })
+}
+
+/** The form with a photo asked for before the agreement: the pop-up is open. */
+async function formWithPopup() {
+  const page = await formNotAgreed()
+  page.querySelectorAll('.upload')[0].dispatchEvent('tap')
+  await flush()
+  return page
+}
+
 async function agreeInPopup(page) {
   inPopup(page, '.privacy-agree').dispatchEvent('agreeprivacyauthorization')
   await flush()
@@ -82,10 +98,7 @@ test('app.json turns the privacy check on and app.js listens once, at launch', (
 
 describe('the privacy pop-up', () => {
   test('shows when WeChat asks, and agreeing resolves with the button id before the photo is chosen', async () => {
-    privacy.agreed = false
-    launch()
-    formServer()
-    const page = await openPage('packages/register/form/form', { school: 'LX001' })
+    const page = await formNotAgreed()
     expect(popup(page)).toBeFalsy()
     page.querySelectorAll('.upload')[0].dispatchEvent('tap')
     await flush()
@@ -115,12 +128,7 @@ describe('the privacy pop-up', () => {
   })
 
   test('refusing resolves disagree, chooses nothing, explains in Chinese and leaves the form usable', async () => {
-    privacy.agreed = false
-    launch()
-    formServer()
-    const page = await openPage('packages/register/form/form', { school: 'LX001' })
-    page.querySelectorAll('.upload')[0].dispatchEvent('tap')
-    await flush()
+    const page = await formWithPopup()
     await tapInPopup(page, '.privacy-disagree')
     expect(privacy.resolve).toHaveBeenLastCalledWith({ event: 'disagree' })
     expect(popup(page)).toBeFalsy()
@@ -139,12 +147,7 @@ describe('the privacy pop-up', () => {
   })
 
   test('the guide link opens the one configured in the WeChat console', async () => {
-    privacy.agreed = false
-    launch()
-    formServer()
-    const page = await openPage('packages/register/form/form', { school: 'LX001' })
-    page.querySelectorAll('.upload')[0].dispatchEvent('tap')
-    await flush()
+    const page = await formWithPopup()
     expect(popupText(page, '.privacy-link')).toBe('《义务教育入学服务平台小程序隐私保护指引》')
     await tapInPopup(page, '.privacy-link')
     expect(wx.openPrivacyContract).toHaveBeenCalledTimes(1)

@@ -8,15 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from backend.core.db import utcnow
 from backend.schools.models import RegionLevel
 from tests.admission._support import County, build_county
-from tests.conftest import bearer
+from tests.conftest import Trips, bearer
 from tests.factories import make_authority, make_region, make_school, make_season, make_seat_plan
+from tests.integration import test_intake
+
+# The intake's own set-up: an open season, a zoned school, a family with a child and a 户口簿.
+world, family = test_intake.world, test_intake.family
 
 PUBLIC_READS = ("/api/v1/seasons/current?authority={a}", "/api/v1/seasons?authority={a}",
                 "/api/v1/schools?authority={a}", "/api/v1/regions?authority={a}",
@@ -181,49 +184,19 @@ def test_private_answers_are_never_marked_public(
 # --- the ticket poll: one Redis round trip ------------------------------------------------------
 
 def test_a_ticket_poll_is_one_redis_round_trip(
-        client: FlaskClient, session: Any, login_parent: Callable[..., dict[str, Any]],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import io
-
-    from PIL import Image
-
-    from backend.accounts.models import User
-    from backend.core.db import db
-    from tests.factories import make_child, make_guardian
-
-    authority = make_authority()
-    town = make_region(authority)
-    village = make_region(authority, level=RegionLevel.VILLAGE, parent=town)
-    now = utcnow()
-    season = make_season(authority, year=now.year + 1, opens=now - dt.timedelta(hours=1),
-                         closes=now + dt.timedelta(days=3))
-    school = make_school(authority, zone=[village])
-    make_seat_plan(season, school)
-    login = login_parent()
-    guardian = make_guardian(db.session.get(User, login["user"]["id"]))
-    child = make_child(guardian, village, birth=dt.date(now.year - 6, 3, 1))
-    png = io.BytesIO()
-    Image.new("RGB", (16, 16), (10, 120, 40)).save(png, format="PNG")
-    upload = client.post("/api/v1/uploads", headers=bearer(login["token"]), data={
-        "kind": "hukou_book", "file": (io.BytesIO(png.getvalue()), "hukou.png")},
-        content_type="multipart/form-data").get_json()["upload_id"]
+        client: FlaskClient, family: dict[str, Any], world: dict[str, Any],
+        login_parent: Callable[..., dict[str, Any]], trips: Trips) -> None:
     receipt = client.post("/api/v1/registrations", headers={
-        **bearer(login["token"]), "Idempotency-Key": "poll-0000001"}, json={
-        "child_id": child.id, "school_code": school.code, "basis": "hukou",
-        "upload_ids": [upload]}).get_json()
+        **bearer(family["token"]), "Idempotency-Key": "poll-0000001"}, json={
+        "child_id": family["child"].id, "school_code": world["public"].code, "basis": "hukou",
+        "upload_ids": [family["upload"]]}).get_json()
 
-    trips: list[str] = []
-    command = redis.Redis.execute_command
-    execute = redis.client.Pipeline.execute  # type: ignore[attr-defined]
-    monkeypatch.setattr(redis.Redis, "execute_command",
-                        lambda self, *a, **k: trips.append(str(a[0])) or command(self, *a, **k))
-    monkeypatch.setattr(redis.client.Pipeline, "execute",  # type: ignore[attr-defined]
-                        lambda self, *a, **k: trips.append("pipeline") or execute(self, *a, **k))
+    trips.clear()
     answer = client.get(f"/api/v1/registrations/tickets/{receipt['ticket']}",
-                        headers=bearer(login["token"]))
+                        headers=bearer(family["token"]))
     assert answer.status_code == 200
     assert answer.get_json()["state"] == "queued" and answer.get_json()["position"] == 1
-    assert trips == ["pipeline"]
+    assert trips.redis == ["pipeline"]
     # Someone else's poll of that ticket is a 404, also from that one trip.
     trips.clear()
     stranger = client.get(f"/api/v1/registrations/tickets/{receipt['ticket']}",

@@ -3,15 +3,13 @@ and is never another scope's answer, nor an answer of a snapshot that was replac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import select, update
 
 from backend.accounts.models import User
 from backend.accounts.web import cookie_name
@@ -19,46 +17,12 @@ from backend.core.db import db
 from backend.core.redis import redis_store
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.worker.periodic import Ticker
-from tests.conftest import bearer
+from tests.conftest import Trips, bearer
 from tests.factories import STAFF_PASSWORD, make_staff
 from tests.stats._support import World, answered, expected
 
 Login = Callable[[str, str], dict[str, Any]]
 URL = "/api/v1/admin/stats"
-
-
-class Trips:
-    """Redis round trips and SQL statements made while it is listening."""
-
-    def __init__(self) -> None:
-        self.redis: list[str] = []
-        self.sql: list[str] = []
-        self.on = False
-
-    def clear(self) -> None:
-        self.redis.clear()
-        self.sql.clear()
-
-
-@pytest.fixture()
-def trips(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trips]:
-    """Counts every Redis command or pipeline and every SQL statement of the app."""
-    seen = Trips()
-    command = redis.Redis.execute_command
-    execute = redis.client.Pipeline.execute  # type: ignore[attr-defined]
-    monkeypatch.setattr(redis.Redis, "execute_command",
-                        lambda self, *a, **k: seen.redis.append(str(a[0]))
-                        or command(self, *a, **k))
-    monkeypatch.setattr(redis.client.Pipeline, "execute",  # type: ignore[attr-defined]
-                        lambda self, *a, **k: seen.redis.append("pipeline")
-                        or execute(self, *a, **k))
-
-    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        seen.sql.append(sql)
-
-    event.listen(engine, "before_cursor_execute", statement)
-    yield seen
-    event.remove(engine, "before_cursor_execute", statement)
 
 
 def _submitted_become(world: World, status: RegistrationStatus) -> None:

@@ -9,6 +9,7 @@
 const ui = require('../../../utils/ui')
 const format = require('../../../utils/format')
 const privacy = require('../../../utils/privacy')
+const phone = require('../../../utils/phone')
 const account = require('../../../services/account')
 
 const SCENE = /^l=[0-9A-Za-z]{22}$/
@@ -52,21 +53,13 @@ Page(ui.page({
     }, err => this.fail(err))
   },
 
-  /** Before the agreement: ask for it; the phone button then appears for the family to tap. */
   onAllowPhone() {
-    return privacy.ensurePrivacy('使用微信绑定的手机号').then(() => {
-      this.setData({ phoneAllowed: true })
-      ui.toast('已同意，请点击“使用微信绑定的手机号”')
-    }, err => ui.showError(err))
+    return phone.allowPhone(this)
   },
 
   onPhone(e) {
-    const detail = e.detail || {}
-    if (detail.code) {
-      this.setData({ phoneCode: detail.code, phoneState: 'ok' })
-    } else {
-      this.setData({ phoneCode: '', phoneState: 'denied' })
-    }
+    // Refused or not available: the page goes on without a phone.
+    this.setData(phone.phoneAnswer(e))
   },
 
   fail(err) {

@@ -7,6 +7,7 @@ const ui = require('../../../utils/ui')
 const flow = require('../../../utils/flow')
 const idcard = require('../../../utils/idcard')
 const privacy = require('../../../utils/privacy')
+const phone = require('../../../utils/phone')
 const identity = require('../../../services/identity')
 const { RELATION, RELATION_KEYS, DOCUMENT_TYPE, DOCUMENT_TYPE_KEYS } = require('../../../config/domain')
 
@@ -30,12 +31,8 @@ Page(ui.page({
     return privacy.state().then(s => this.setData({ phoneAllowed: s.agreed }))
   },
 
-  /** Before the agreement: ask for it; the phone button then appears for the family to tap. */
   onAllowPhone() {
-    return privacy.ensurePrivacy('使用微信绑定的手机号').then(() => {
-      this.setData({ phoneAllowed: true })
-      ui.toast('已同意，请点击“使用微信绑定的手机号”')
-    }, err => ui.showError(err))
+    return phone.allowPhone(this)
   },
 
   onName(e) {
@@ -61,13 +58,8 @@ Page(ui.page({
   },
 
   onPhone(e) {
-    const detail = e.detail || {}
-    if (detail.code) {
-      this.setData({ phoneCode: detail.code, phoneState: 'ok' })
-    } else {
-      // Refused or not available: the binding works without it; staff then call the school.
-      this.setData({ phoneCode: '', phoneState: 'denied' })
-    }
+    // Refused or not available: the page goes on without a phone.
+    this.setData(phone.phoneAnswer(e))
   },
 
   validate() {
