@@ -123,9 +123,9 @@ class GatewaySource(Source):
     def request_body(self, subject: Subject) -> dict[str, Any]:
         """The JSON body for this catalogue item."""
 
-    @abstractmethod
     def interpret(self, data: Mapping[str, Any], subject: Subject, request_id: str) -> Result:
-        """Turn a matching ("0000", match true) answer into a Result."""
+        """A matching answer ("0000", match true): confirmed, with the record's address."""
+        return self.located(data, subject, request_id)
 
     def result(self, outcome: Outcome, reference: str | None = None, **fields: Any) -> Result:
         """A Result of this source, checked now."""
@@ -213,29 +213,24 @@ def _compact(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value not in (None, "")}
 
 
-def _child_body(subject: Subject) -> dict[str, Any]:
-    """The child's ID number and name; birth date and guardian when the family gave them."""
-    return _compact({"idNumber": _need(subject.child_id_number, "child's ID number"),
-                     "name": subject.child_name,
-                     "birthDate": _date(subject.child_birth_date),
-                     "guardianIdNumber": subject.guardian_id_number,
-                     "guardianName": subject.guardian_name})
+class ChildRecordSource(GatewaySource):
+    """A source keyed by the child's ID number (户籍, 出生医学证明)."""
+
+    def request_body(self, subject: Subject) -> dict[str, Any]:
+        """The child's ID number and name; birth date and guardian when the family gave them."""
+        return _compact({"idNumber": _need(subject.child_id_number, "child's ID number"),
+                         "name": subject.child_name,
+                         "birthDate": _date(subject.child_birth_date),
+                         "guardianIdNumber": subject.guardian_id_number,
+                         "guardianName": subject.guardian_name})
 
 
-class HouseholdSource(GatewaySource):
+class HouseholdSource(ChildRecordSource):
     """户籍 (公安): the child's household record, birth date and the guardian in it."""
 
     fact = Fact.HOUSEHOLD
     path = "/api/v1/household/verify"
     subject_label = "户籍记录"
-
-    def request_body(self, subject: Subject) -> dict[str, Any]:
-        """The child's ID number and name; birth date and guardian when known."""
-        return _child_body(subject)
-
-    def interpret(self, data: Mapping[str, Any], subject: Subject, request_id: str) -> Result:
-        """Match → the household address and region; else the fields that differ."""
-        return self.located(data, subject, request_id)
 
 
 class PropertySource(GatewaySource):
@@ -276,24 +271,16 @@ class ResidencePermitSource(GatewaySource):
                          "name": _need(subject.guardian_name, "guardian's name"),
                          "permitNo": subject.residence_permit_number})
 
-    def interpret(self, data: Mapping[str, Any], subject: Subject, request_id: str) -> Result:
-        """A valid permit with its address; else what differs (validity included)."""
-        return self.located(data, subject, request_id)
 
-
-class BirthCertificateSource(GatewaySource):
+class BirthCertificateSource(ChildRecordSource):
     """出生医学证明 (卫健): the child's name, birth date and the parent named on it."""
 
     fact = Fact.BIRTH
     path = "/api/v1/birth-certificate/verify"
     subject_label = "出生医学证明"
 
-    def request_body(self, subject: Subject) -> dict[str, Any]:
-        """The child's ID number, name and birth date; the guardian as a parent."""
-        return _child_body(subject)
-
     def interpret(self, data: Mapping[str, Any], subject: Subject, request_id: str) -> Result:
-        """Match → confirmed; else the fields that differ."""
+        """Confirmed: a birth certificate carries no address."""
         return self.result(Outcome.CONFIRMED, request_id)
 
 

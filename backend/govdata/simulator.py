@@ -347,22 +347,13 @@ class GovDataSimulator:
 
     def household(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """户籍核验: the child's record, its name and birth date, the guardian in it."""
-        record = self._find("household", body)
-        differs = _differs(record, body, ("name", "birthDate"))
-        differs += _relation_differs(record["guardians"], body)
-        if differs:
-            return {"match": False, "mismatchFields": differs}
-        return {"match": True, "mismatchFields": [], "householdNo": record["householdNo"],
-                "address": record["address"], "regionCode": record["regionCode"],
-                "relation": _relation(record["guardians"], body)}
+        return self._child("household", "guardians", body,
+                           ("householdNo", "address", "regionCode"))
 
     def property(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """不动产登记查询: the residential properties registered to the owner."""
         record = self._find("property", body)
-        differs = _differs(record, body, ("name",))
-        if differs:
-            return {"match": False, "mismatchFields": differs}
-        return {"match": True, "mismatchFields": [], "properties": record["properties"]}
+        return _answer_for(_differs(record, body, ("name",)), properties=record["properties"])
 
     def residence_permit(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """居住证核验: holder's name, the permit number, valid on the simulator's date."""
@@ -371,21 +362,21 @@ class GovDataSimulator:
         today = time.strftime("%Y-%m-%d", time.gmtime(self.now() + 8 * 3600))
         if not record["validFrom"] <= today <= record["validUntil"]:
             differs.append("validity")
-        if differs:
-            return {"match": False, "mismatchFields": differs}
-        return {"match": True, "mismatchFields": [], "permitNo": record["permitNo"],
-                "validUntil": record["validUntil"], "address": record["address"],
-                "regionCode": record["regionCode"]}
+        return _answer_for(differs, **{key: record[key] for key in (
+            "permitNo", "validUntil", "address", "regionCode")})
 
     def birth(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """出生医学证明核验: the child's name and birth date, the parent named on it."""
-        record = self._find("birth", body)
+        return self._child("birth", "parents", body, ("certificateNo", "birthPlace"))
+
+    def _child(self, fact: str, people: str, body: Mapping[str, Any],
+               shown: tuple[str, ...]) -> dict[str, Any]:
+        """A child's record: name, birth date and the guardian linked to the child."""
+        record = self._find(fact, body)
         differs = _differs(record, body, ("name", "birthDate"))
-        differs += _relation_differs(record["parents"], body)
-        if differs:
-            return {"match": False, "mismatchFields": differs}
-        return {"match": True, "mismatchFields": [], "certificateNo": record["certificateNo"],
-                "birthPlace": record["birthPlace"], "relation": _relation(record["parents"], body)}
+        differs += _relation_differs(record[people], body)
+        return _answer_for(differs, relation=_relation(record[people], body),
+                           **{key: record[key] for key in shown})
 
     def _find(self, fact: str, body: Mapping[str, Any]) -> dict[str, Any]:
         id_number = body.get("idNumber")
@@ -398,6 +389,13 @@ class GovDataSimulator:
         if found is None:
             raise GatewayError("2001")
         return found
+
+
+def _answer_for(differs: list[str], **shown: Any) -> dict[str, Any]:
+    """A match shows the record's fields; a mismatch only the names of those that differ."""
+    if differs:
+        return {"match": False, "mismatchFields": differs}
+    return {"match": True, "mismatchFields": [], **shown}
 
 
 def _differs(record: Mapping[str, Any], body: Mapping[str, Any],
@@ -481,28 +479,17 @@ def _answer(endpoint: str, handler: Callable[[Mapping[str, Any]], dict[str, Any]
     return _envelope(code, data, request_id, status, retry_after)
 
 
-@gateway_api.post(ENDPOINTS["household"])
-def household_verify() -> Response:
-    """户籍核验."""
-    return _answer("household", _sim().household)
+def _catalogue_item() -> Response:
+    """One catalogue item (户籍, 不动产, 居住证, 出生医学证明): the rule's endpoint names it."""
+    endpoint = request.endpoint.rsplit(".", 1)[-1] if request.endpoint else ""
+    handlers: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+        "household": _sim().household, "property": _sim().property,
+        "residence_permit": _sim().residence_permit, "birth": _sim().birth}
+    return _answer(endpoint, handlers[endpoint])
 
 
-@gateway_api.post(ENDPOINTS["property"])
-def property_query() -> Response:
-    """不动产登记查询."""
-    return _answer("property", _sim().property)
-
-
-@gateway_api.post(ENDPOINTS["residence_permit"])
-def residence_permit_verify() -> Response:
-    """居住证核验."""
-    return _answer("residence_permit", _sim().residence_permit)
-
-
-@gateway_api.post(ENDPOINTS["birth"])
-def birth_certificate_verify() -> Response:
-    """出生医学证明核验."""
-    return _answer("birth", _sim().birth)
+for _name, _path in ENDPOINTS.items():
+    gateway_api.add_url_rule(_path, _name, _catalogue_item, methods=["POST"])
 
 
 def _control_body() -> dict[str, Any]:
@@ -657,6 +644,7 @@ def create_simulator_app(apps: Mapping[str, str] | None = None, *,
                          clock: Callable[[], float] | None = None) -> Flask:
     """Build the simulator Flask app; its state is ``app.extensions["govdata_sim"]``."""
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # UTF-8, as gateways answer
     app.extensions["govdata_sim"] = GovDataSimulator(apps, rate_per_second=rate_per_second,
                                                      clock=clock)
     app.register_blueprint(gateway_api)
