@@ -60,7 +60,7 @@ def test_core_imports_no_domain() -> None:
     assert _violations("core", _domains() | {"worker"}) == []
 
 
-@pytest.mark.parametrize("package", ["identity", "uploads", "schools", "seasons"])
+@pytest.mark.parametrize("package", ["identity", "uploads", "schools", "seasons", "govdata"])
 def test_lower_domains_import_nothing_from_registrations(package: str) -> None:
     assert _violations(package, {"registrations"}) == []
 
@@ -68,6 +68,12 @@ def test_lower_domains_import_nothing_from_registrations(package: str) -> None:
 @pytest.mark.parametrize("package", sorted(_domains()))
 def test_no_domain_imports_the_worker(package: str) -> None:
     assert _violations(package, {"worker"}) == []
+
+
+@pytest.mark.parametrize("simulator", ["wechat/simulator.py", "govdata/simulator.py"])
+def test_the_simulators_stand_alone(simulator: str) -> None:
+    """`python -m backend.<x>.simulator` runs without the rest of the backend."""
+    assert _imports(BACKEND / simulator) == []
 
 
 def test_the_checker_sees_a_violation(tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ DEFAULT_RECORDS: dict[str, tuple[dict[str, Any], ...]] = {
     "residence_permit": (
         {"idNumber": "142302198709090057", "name": "张伟", "permitNo": "1411242024000123",
          "address": "山西省吕梁市临县临泉镇南关社区新华街3号", "regionCode": "141124100002",
-         "validFrom": "2024-03-01", "validUntil": "2027-02-28"},
+         "validFrom": "2025-03-01", "validUntil": "2030-02-28"},
         {"idNumber": "141124199001010075", "name": "赵敏", "permitNo": "1411242022000456",
          "address": "山西省吕梁市临县临泉镇南关社区新华街9号", "regionCode": "141124100002",
          "validFrom": "2022-01-01", "validUntil": "2025-12-31"},

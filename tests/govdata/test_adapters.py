@@ -19,7 +19,7 @@ Sources = Callable[..., dict[Fact, Source]]
 CHILD_ID = "141124201911050017"  # 王小明, household in 临泉镇, father 王建国
 FATHER_ID = "141124198503120034"  # 王建国, owns the home in 141124100001
 MOTHER_ID = "141124198807200041"  # 刘芳, household in 白文镇, no property
-PERMIT_HOLDER_ID = "142302198709090057"  # 张伟, residence permit valid until 2027-02-28
+PERMIT_HOLDER_ID = "142302198709090057"  # 张伟, residence permit 1411242024000123
 EXPIRED_HOLDER_ID = "141124199001010075"  # 赵敏, permit expired 2025-12-31
 UNKNOWN_ID = "110101201001010019"
 PERSONAL = (CHILD_ID, FATHER_ID, MOTHER_ID, PERMIT_HOLDER_ID, EXPIRED_HOLDER_ID, UNKNOWN_ID,
@@ -55,7 +55,13 @@ def test_property_confirmed_with_reference_address_and_region(sources: Sources) 
         "山西省吕梁市临县临泉镇城关社区东街12号", "141124100001")
 
 
-def test_residence_permit_and_birth_certificate_confirmed(sources: Sources) -> None:
+def test_residence_permit_and_birth_certificate_confirmed(sources: Sources,
+                                                          gov_sim: GovSimulator) -> None:
+    # The demo permit's own dates, but valid whenever this runs.
+    gov_sim.add_record("residence_permit", {
+        "idNumber": PERMIT_HOLDER_ID, "name": "张伟", "permitNo": "1411242024000123",
+        "address": "山西省吕梁市临县临泉镇南关社区新华街3号", "regionCode": "141124100002",
+        "validFrom": "2025-03-01", "validUntil": "2999-12-31"})
     configured = sources()
     assert configured[Fact.RESIDENCE_PERMIT].verify(ZHANG).outcome is Outcome.CONFIRMED
     birth = configured[Fact.BIRTH].verify(ZHANG)
