@@ -50,6 +50,12 @@ REASON_CONFIG: dict[str, str] = {
     "1005": "政务数据平台拒绝了查询参数：请管理员核对接口版本",
 }
 
+REASON_HTTP_CONFIG: dict[int, str] = {
+    401: "政务数据平台拒绝访问：请管理员核对 IP 白名单与接口授权",
+    403: "政务数据平台拒绝访问：请管理员核对 IP 白名单与接口授权",
+    404: "政务数据平台没有该接口：请管理员核对接口地址（base_url）",
+}
+
 #: The platform's field names in a mismatch, as families and staff read them.
 FIELD_LABELS: dict[str, str] = {
     "name": "姓名",
@@ -177,6 +183,10 @@ class GatewaySource(Source):
                                     why=f"http {response.status_code} code {code or '-'}")
         if code in REASON_CONFIG:
             return self.unavailable(REASON_CONFIG[code], reference, why=f"code {code}")
+        if response.status_code in REASON_HTTP_CONFIG:
+            # Refused before the gateway's own checks: a firewall or a wrong address.
+            return self.unavailable(REASON_HTTP_CONFIG[response.status_code], reference,
+                                    why=f"http {response.status_code}")
         if code == NOT_FOUND and reference:
             return self.result(Outcome.NOT_FOUND, reference,
                                reason=f"{self.name}中没有该身份证号的{self.subject_label}")

@@ -8,10 +8,12 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 
 from backend.govdata.client import region_within, signed_headers, sources_for
 from backend.govdata.simulator import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, ENDPOINTS
 from backend.govdata.sources import Fact, Outcome, Source, Subject
+from tests.conftest import LiveServer
 from tests.govdata.conftest import AUTHORITY, GovSimulator
 
 Sources = Callable[..., dict[Fact, Source]]
@@ -138,6 +140,26 @@ def test_an_unknown_app_key_is_unavailable_with_a_configuration_reason(
     result = sources(app_key="someone-else")[Fact.PROPERTY].verify(WANG)
     assert result.outcome is Outcome.UNAVAILABLE
     assert result.reason and "app_key" in result.reason
+
+
+def test_a_wrong_base_url_is_unavailable_with_a_configuration_reason(
+        sources: Sources, gov_sim: GovSimulator) -> None:
+    result = sources(base_url=gov_sim.base_url + "/gateway")[Fact.BIRTH].verify(WANG)
+    assert result.outcome is Outcome.UNAVAILABLE
+    assert result.reason and "base_url" in result.reason
+
+
+def test_a_refusal_in_front_of_the_gateway_is_unavailable_with_a_configuration_reason(
+        ) -> None:
+    firewall = Flask("firewall")
+    firewall.add_url_rule("/<path:anything>", "deny", lambda anything: ("<html>403</html>", 403),
+                          methods=["POST"])
+    with LiveServer(firewall) as server:
+        result = sources_for(AUTHORITY, {"GOVDATA_SOURCES": json.dumps({AUTHORITY: {
+            "base_url": server.url, "app_key": "k", "app_secret": "s",
+            "facts": ["household"]}})})[Fact.HOUSEHOLD].verify(WANG)
+    assert result.outcome is Outcome.UNAVAILABLE
+    assert result.reason and "IP 白名单" in result.reason
 
 
 def test_rate_limited_is_unavailable_with_retry_after(sources: Sources,
