@@ -1,1 +1,1 @@
-"""Checks of a child's documents against government data (不动产登记, 户籍, 居住证, 出生医学证明)."""
+"""Checks of a child's documents against government data (户籍, 不动产登记, 居住证, 出生证明)."""
