@@ -67,11 +67,11 @@ _DEFAULT_REASONS = {
 ADDRESS_FACTS = (Fact.HOUSEHOLD, Fact.PROPERTY)
 
 
-def sources(authority_code: str) -> dict[Fact, Source]:
-    """The sources the authority has switched on (GOVDATA_SOURCES)."""
+def sources(division_code: str) -> dict[Fact, Source]:
+    """The sources the authority (by its 行政区划代码) has switched on (GOVDATA_SOURCES)."""
     from backend.govdata.client import sources_for
 
-    return sources_for(authority_code)
+    return sources_for(division_code)
 
 
 def applicable_facts(child: Child) -> list[Fact]:
@@ -83,14 +83,14 @@ def applicable_facts(child: Child) -> list[Fact]:
     guardian = child.guardian
     if guardian.document_type is DocumentType.RESIDENT_ID and guardian.id_number_enc:
         found.append(Fact.PROPERTY)
-    if child.residence_permit:
+    if child.residence_permit and Fact.PROPERTY in found:  # the permit is the guardian's
         found.append(Fact.RESIDENCE_PERMIT)
     return found
 
 
 def facts_to_ask(child: Child) -> list[Fact]:
     """The applicable facts the child's authority has a source for."""
-    configured = sources(child.hukou_region.authority.code)
+    configured = sources(child.hukou_region.authority.division_code)
     return [fact for fact in applicable_facts(child) if fact in configured]
 
 
@@ -223,7 +223,7 @@ def run_checks(session: Session, child_id: int, facts: list[str], *,
         # Never a query without the family's recorded consent to the current text.
         logger.warning("data checks skipped, no consent child_id=%s", child_id)
         return False
-    configured = sources(child.hukou_region.authority.code)
+    configured = sources(child.hukou_region.authority.division_code)
     wanted = [f for f in applicable_facts(child) if f.value in facts and f in configured]
     checks = {c.fact: c for c in session.scalars(select(DataCheck).where(
         DataCheck.child_id == child_id).with_for_update())}
