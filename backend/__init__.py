@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
-from backend.config import check_production, check_redis, load_settings
+from backend.config import check_govdata, check_production, check_redis, load_settings
 
 API_TITLE = "义务教育入学信息服务平台 API"
 API_VERSION = "1.0.0"
@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     check_production(app.config)
     check_redis(app.config)
+    check_govdata(app.config)
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

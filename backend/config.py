@@ -200,6 +200,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CLAIM_CODE_DAYS": env_int(env, "CLAIM_CODE_DAYS", 30),
         "CLAIM_LIMIT_PER_CALLER": env_str(env, "CLAIM_LIMIT_PER_CALLER", "10/hour"),
         "CLAIM_LIMIT_PER_ADDRESS": env_str(env, "CLAIM_LIMIT_PER_ADDRESS", "200/hour"),
+        # Government data sources per authority (docs/VERIFICATION.md): JSON, or the path of
+        # a JSON file; empty means none (families upload their documents).
+        "GOVDATA_SOURCES": env_str(env, "GOVDATA_SOURCES"),
     }
 
 
@@ -270,6 +273,19 @@ def check_redis(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"REDIS_SENTINEL_MASTER must be letters, digits, '.', '_' or '-', "
                           f"got {master!r}")
     parse_sentinels(sentinels)
+
+
+def check_govdata(config: Mapping[str, Any]) -> None:
+    """GOVDATA_SOURCES parses and names known facts; production refuses http and demo keys."""
+    from backend.govdata.settings import parse_sources, production_problems
+
+    try:
+        platforms = parse_sources(config.get("GOVDATA_SOURCES"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    problems = production_problems(platforms) if config.get("APP_ENV") == "production" else []
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))
 
 
 def _is_loopback_or_private(url: str) -> bool:

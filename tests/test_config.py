@@ -10,6 +10,7 @@ import pytest
 from backend import create_app
 from backend.config import (
     ConfigError,
+    check_govdata,
     check_production,
     check_redis,
     env_bool,
@@ -173,3 +174,79 @@ def test_create_staff_command_makes_an_account_that_can_log_in(app: Any, session
         "--authority", authority.code, "--school", "NOPE"],
         input="Cli-password-9\nCli-password-9\n")
     assert bad.exit_code != 0 and "本辖区内没有该学校" in bad.output
+
+
+GOVDATA_SPEC = {"base_url": "https://gxpt.shanxi.gov.cn/gateway", "app_key": "lx-enroll",
+                "app_secret": "s3cret-from-the-platform", "facts": ["household", "property"],
+                "timeout_seconds": 3, "names": {"household": "山西省公安厅人口信息"}}
+
+
+def test_no_government_sources_by_default() -> None:
+    assert load_settings({})["GOVDATA_SOURCES"] == ""
+    check_govdata(load_settings({}))
+
+
+def test_government_sources_are_read_from_json_or_a_file(tmp_path: Any) -> None:
+    from backend.govdata.settings import parse_sources
+    from backend.govdata.sources import Fact
+
+    text = json.dumps({"141124": GOVDATA_SPEC})
+    path = tmp_path / "govdata.json"
+    path.write_text(text, encoding="utf-8")
+    for raw in (text, str(path)):
+        platform = parse_sources(load_settings({"GOVDATA_SOURCES": raw})["GOVDATA_SOURCES"])[
+            "141124"]
+        assert platform.facts == (Fact.HOUSEHOLD, Fact.PROPERTY)
+        assert platform.base_url == "https://gxpt.shanxi.gov.cn/gateway"
+        assert platform.names == {Fact.HOUSEHOLD: "山西省公安厅人口信息",
+                                  Fact.PROPERTY: "不动产登记信息"}
+        assert platform.timeout_seconds == 3.0
+    check_production({**SAFE_PRODUCTION, "GOVDATA_SOURCES": text})
+    check_govdata({**SAFE_PRODUCTION, "GOVDATA_SOURCES": text})
+
+
+@pytest.mark.parametrize(
+    ("sources", "complaint"),
+    [
+        ("{not json", "not valid JSON"),
+        ("/no/such/govdata.json", "no file at"),
+        ("[]", "JSON object"),
+        (json.dumps({"1411": GOVDATA_SPEC}), "6-digit authority codes"),
+        (json.dumps({"141124": "x"}), "must be an object"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "secret": "x"}}), "unknown keys: secret"),
+        (json.dumps({"141124": {k: v for k, v in GOVDATA_SPEC.items() if k != "app_key"}}),
+         "lacks app_key"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "app_secret": " "}}), "app_secret must be"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "base_url": "ftp://x"}}), "http\\(s\\) URL"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "facts": []}}), "non-empty list"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "facts": ["hukou"]}}), "unknown fact 'hukou'"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "facts": ["birth", "birth"]}}), "twice"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "timeout_seconds": 0}}), "timeout_seconds"),
+        (json.dumps({"141124": {**GOVDATA_SPEC, "names": {"birth": "卫健"}}}),
+         "not one of this authority's facts"),
+    ],
+)
+def test_unusable_government_sources_are_refused(sources: str, complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        check_govdata(load_settings({"GOVDATA_SOURCES": sources}))
+
+
+@pytest.mark.parametrize(
+    ("override", "complaint"),
+    [
+        ({"base_url": "http://10.1.2.3/gateway"}, "must use https"),
+        ({"app_key": "demo-govdata-app"}, "not the simulator's"),
+        ({"app_secret": "demo-govdata-secret"}, "not the simulator's"),
+    ],
+)
+def test_production_refuses_plain_http_and_demo_keys_for_government_sources(
+        override: dict[str, str], complaint: str) -> None:
+    raw = json.dumps({"141124": {**GOVDATA_SPEC, **override}})
+    with pytest.raises(ConfigError, match=complaint):
+        check_govdata({**SAFE_PRODUCTION, "GOVDATA_SOURCES": raw})
+    check_govdata({"APP_ENV": "development", "GOVDATA_SOURCES": raw})
+
+
+def test_create_app_refuses_unusable_government_sources() -> None:
+    with pytest.raises(ConfigError, match="GOVDATA_SOURCES"):
+        create_app({"GOVDATA_SOURCES": json.dumps({"141124": {"facts": ["household"]}})})
