@@ -202,6 +202,20 @@ def test_confirmed_facts_let_a_family_submit_without_uploads(
     zoned = {p["fact"]: [s["code"] for s in p["schools"]] for p in view["zoning"]}
     assert zoned["household"] == [county["school"].code]
 
+    # The requirements for this child say which documents need no upload.
+    requirements = client.get(
+        f"/api/v1/registrations/requirements?child_id={family['child'].id}",
+        headers=bearer(family["token"]))
+    assert requirements.status_code == 200
+    assert requirements.headers["Cache-Control"] == "private, no-store"
+    hukou = {b["basis"]: b["documents"] for b in requirements.get_json()["bases"]}["hukou"]
+    assert hukou == [[{"kind": "hukou_book", "name": "户口簿（户主页及儿童页）",
+                       "verified": True, "verification": "已由户籍信息核验，无需上传"}]]
+    assert set(requirements.get_json()["verified_documents"]) == {
+        "hukou_book", "birth_certificate", "property_certificate"}
+    anonymous = client.get(f"/api/v1/registrations/requirements?child_id={family['child'].id}")
+    assert anonymous.status_code == 401
+
     submitted = _submit(client, family, county["school"], [], "verify-0000001")
     assert submitted.status_code == 202, submitted.get_json()
     _worker().run_once()
