@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.seasons.routes import bp as seasons_bp
     from backend.stats.routes import bp as stats_bp
     from backend.uploads.routes import bp as uploads_bp
+    from backend.verification.routes import bp as verification_bp
     from backend.wechat.client import wechat
     from backend.worker.routes import bp as worker_bp
 
@@ -82,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       uploads_bp, identity_bp, audit_bp, registrations_bp, reviews_bp,
                       exports_bp, notices_bp, announcements_bp, complaints_bp, stats_bp,
                       admission_bp, onsite_bp, classes_bp, proxy_bp, worker_bp, console_bp,
-                      portal_bp):
+                      portal_bp, verification_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/api/v1/openapi.json")

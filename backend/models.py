@@ -7,7 +7,8 @@ import backend.complaints.models
 import backend.onsite.models
 import backend.proxy.models
 import backend.reviews.models
-import backend.stats.models  # noqa: F401
+import backend.stats.models
+import backend.verification.models  # noqa: F401
 from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
 from backend.authorities.models import EducationAuthority

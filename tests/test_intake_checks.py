@@ -96,3 +96,17 @@ def test_a_school_may_accept_only_some_bases() -> None:
     strict = SchoolFacts(id=12, code="S3", name="某小学", authority_id=1, is_private=False,
                          zone_region_ids=frozenset({100}), bases=frozenset({"residence"}))
     assert code_of(school=strict) == "BASIS_NOT_ACCEPTED"
+
+
+def test_a_document_government_data_confirmed_needs_no_upload() -> None:
+    checked = run(kid=child(verified=["hukou_book"]), owned={})
+    assert checked.basis.value == "hukou" and checked.out_of_zone is False
+
+
+def test_a_failed_check_says_why_the_document_is_missing() -> None:
+    reason = "户籍信息核验未通过：户籍记录中的姓名与申报不一致，请上传户口簿"
+    with pytest.raises(ApiError) as caught:
+        run(kid=child(refused={"hukou_book": reason}), owned={})
+    assert caught.value.code == "UPLOADS_MISSING"
+    assert caught.value.details == {"missing": ["hukou_book"],
+                                    "reasons": {"hukou_book": reason}}

@@ -1,8 +1,9 @@
 """The import rules of docs/ARCHITECTURE.md, checked from the source so they stay true.
 
 - `backend/core/` imports no domain package (domains register hooks with core instead);
-- the lower domains (identity, uploads, schools, seasons) import nothing from
-  registrations (they announce events; registrations subscribes);
+- the lower domains (identity, uploads, schools, seasons, and verification, which
+  registrations reads) import nothing from registrations (they announce events;
+  registrations subscribes);
 - no domain imports the worker (the job queue's port is `backend.core.jobs`);
 - staff scope is written once, in `backend/accounts/scope.py`.
 
@@ -60,7 +61,8 @@ def test_core_imports_no_domain() -> None:
     assert _violations("core", _domains() | {"worker"}) == []
 
 
-@pytest.mark.parametrize("package", ["identity", "uploads", "schools", "seasons", "govdata"])
+@pytest.mark.parametrize(
+    "package", ["identity", "uploads", "schools", "seasons", "govdata", "verification"])
 def test_lower_domains_import_nothing_from_registrations(package: str) -> None:
     assert _violations(package, {"registrations"}) == []
 

@@ -9,6 +9,7 @@ its own. `intake.py` reads the facts and queues what passes; nothing here ranks 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from backend.core.errors import ApiError
@@ -68,15 +69,24 @@ def placement(school: SchoolFacts, child: ChildFacts, basis: str) -> tuple[Basis
 
 
 def check_documents(user_id: int, basis: Basis, categories: list[str],
-                    upload_ids: list[str], owned: OwnedUploads) -> None:
-    """Every named document is the caller's, and together they cover what the basis needs."""
+                    upload_ids: list[str], owned: OwnedUploads, *,
+                    verified: Iterable[str] = (), refused: Mapping[str, str] | None = None,
+                    ) -> None:
+    """Every named document is the caller's, and together with the documents government
+    data confirmed (`verified` kinds) they cover what the basis needs; a missing document
+    whose check failed says why (`refused`: kind → message)."""
     if any(owned.get(u, (None, ""))[0] != user_id for u in upload_ids):
         raise ApiError(422, "UPLOAD_NOT_FOUND", "部分材料不存在或已删除，请重新上传")
     have = {UploadKind(kind) for _owner, kind in owned.values()}
+    have.update(UploadKind(kind) for kind in verified)
     missing = missing_uploads(basis, categories, have)
     if missing:
+        reasons = {kind: (refused or {})[kind] for kind in missing if kind in (refused or {})}
+        details: dict[str, object] = {"missing": missing}
+        if reasons:
+            details["reasons"] = reasons
         raise ApiError(422, "UPLOADS_MISSING", "还缺少必需的材料，请上传后再提交",
-                       details={"missing": missing})
+                       details=details)
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,8 @@ def check_submission(user_id: int, *, school: SchoolFacts, season: SeasonFacts,
     if not verdict.eligible:
         raise ApiError(422, "NOT_ELIGIBLE", verdict.reason)
     registration_basis, out_of_zone = placement(school, child, basis)
-    check_documents(user_id, registration_basis, child.categories, upload_ids, owned)
+    check_documents(user_id, registration_basis, child.categories, upload_ids, owned,
+                    verified=child.verified, refused=child.refused)
     return Checked(school=school, season=season, basis=registration_basis,
                    out_of_zone=out_of_zone)
 

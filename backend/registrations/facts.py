@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from backend.core.redis import redis_store
 from backend.identity.models import Child, Guardian
 from backend.schools.models import Region
 from backend.uploads.models import Upload
+from backend.verification.services import DocumentStates, document_states
 
 TTL = 30 * 24 * 3600
 
@@ -37,6 +38,10 @@ class ChildFacts:
     residence_region_id: int | None
     has_residence_permit: bool
     categories: list[str]
+    # Documents government data confirmed (upload kinds), and why the failed checks failed
+    # (kind → message): they ride here so the intake needs no other round trip.
+    verified: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _key(kind: str, ident: object) -> str:
@@ -77,11 +82,12 @@ def child_from(child_id: int, cached: Any) -> ChildFacts | None:
         _redis().delete(_key("facts-child", child_id))
     try:
         row = db.session.execute(_child_query().where(Child.id == child_id)).first()
+        if row is None:
+            return None
+        found, owner, authority_id = row
+        text = _child_json(found, owner, authority_id, _states([child_id]).get(child_id))
     except (OperationalError, InterfaceError) as exc:
         raise _database_down() from exc
-    if row is None:
-        return None
-    text = _child_json(*row)
     # NX: a writer that committed meanwhile has already stored fresher facts; never
     # overwrite them with what this reader saw before that commit.
     _redis().set(_key("facts-child", child_id), text, ex=TTL, nx=True)
@@ -91,7 +97,11 @@ def child_from(child_id: int, cached: Any) -> ChildFacts | None:
 def read_child(child_id: int) -> ChildFacts | None:
     """The child's facts as this transaction sees them, leaving the cache alone."""
     row = db.session.execute(_child_query().where(Child.id == child_id)).first()
-    return None if row is None else _facts_of(_child_json(*row))
+    if row is None:
+        return None
+    found, owner, authority_id = row
+    return _facts_of(_child_json(found, owner, authority_id,
+                                 _states([child_id]).get(child_id)))
 
 
 def read_uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -119,10 +129,11 @@ def refresh_children(child_ids: list[int]) -> None:
     if not child_ids:
         return
     rows = db.session.execute(_child_query().where(Child.id.in_(child_ids))).all()
+    states = _states(child_ids)
     with _redis().pipeline(transaction=False) as pipe:
         for found, owner, authority_id in rows:
-            pipe.set(_key("facts-child", found.id), _child_json(found, owner, authority_id),
-                     ex=TTL)
+            pipe.set(_key("facts-child", found.id),
+                     _child_json(found, owner, authority_id, states.get(found.id)), ex=TTL)
         pipe.execute()
 
 
@@ -154,14 +165,21 @@ def uploads_from(upload_ids: list[str], values: list[Any]) -> dict[str, tuple[in
     return known
 
 
-def _child_json(found: Child, owner: int, authority_id: int) -> str:
+def _states(child_ids: list[int]) -> dict[int, DocumentStates]:
+    return document_states(child_ids, db.session)
+
+
+def _child_json(found: Child, owner: int, authority_id: int,
+                states: DocumentStates | None) -> str:
     return json.dumps({
         "owner_user_id": owner, "authority_id": authority_id,
         "birth_date": found.birth_date.isoformat(),
         "hukou_region_id": found.hukou_region_id,
         "residence_region_id": found.residence_region_id,
         "has_residence_permit": bool(found.residence_permit),
-        "categories": list(found.categories)})
+        "categories": list(found.categories),
+        "verified": states.verified if states else [],
+        "refused": states.refused if states else {}}, ensure_ascii=False)
 
 
 def warm_all(batch: int = 2000) -> tuple[int, int]:
@@ -173,9 +191,11 @@ def warm_all(batch: int = 2000) -> tuple[int, int]:
             _child_query().where(Child.id > last).order_by(Child.id).limit(batch)).all()
         if not rows:
             break
+        states = _states([found.id for found, _owner, _authority in rows])
         with _redis().pipeline(transaction=False) as pipe:
             for found, owner, authority_id in rows:
-                pipe.set(_key("facts-child", found.id), _child_json(found, owner, authority_id),
+                pipe.set(_key("facts-child", found.id),
+                         _child_json(found, owner, authority_id, states.get(found.id)),
                          ex=TTL, nx=True)
             pipe.execute()
         children += len(rows)

@@ -434,7 +434,8 @@ def submit_edit(user_id: int, registration_id: int, *, idempotency_key: str, bas
         raise ApiError(404, "REGISTRATION_NOT_FOUND", "未找到该报名记录")
     registration_basis, out_of_zone = checks.placement(school, child, basis)
     checks.check_documents(user_id, registration_basis, child.categories, upload_ids,
-                           facts.uploads(upload_ids))
+                           facts.uploads(upload_ids), verified=child.verified,
+                           refused=child.refused)
     ticket = "T" + secrets.token_hex(12)
     payload = json.dumps({
         "ticket": ticket, "user_id": user_id, "registration_id": registration.id,

@@ -27,16 +27,21 @@ from backend.registrations.schemas import (
     STATUS_NAMES,
     BasisRequirementOut,
     CorrectionOut,
+    DocumentRequirementOut,
     EditIn,
     RegistrationList,
     RegistrationOut,
     RequirementsOut,
+    RequirementsQuery,
     SubmitIn,
     TicketOut,
     TimelineEntry,
 )
 from backend.reviews import reasons
 from backend.uploads.models import UploadKind
+from backend.verification import services as verification
+from backend.verification.models import CheckStatus, DataCheck
+from backend.verification.services import check_message
 
 bp = Blueprint("registrations", __name__, url_prefix="/api/v1")
 
@@ -79,27 +84,58 @@ def _correction(registration: Registration) -> CorrectionOut | None:
         note=last.note if last else None, fix_deadline=local_iso(registration.fix_deadline))
 
 
-def _document(kind: UploadKind) -> RequiredDocumentOut:
-    return RequiredDocumentOut(kind=kind.value, name=UPLOAD_KIND_NAMES[kind])
+def _document(kind: UploadKind, checks: dict[str, DataCheck] | None = None
+              ) -> DocumentRequirementOut:
+    check = (checks or {}).get(kind.value)
+    return DocumentRequirementOut(
+        kind=kind.value, name=UPLOAD_KIND_NAMES[kind],
+        verified=None if checks is None else bool(
+            check and check.status is CheckStatus.CONFIRMED),
+        verification=check_message(check) if check else None)
+
+
+def _requirements(checks: dict[str, DataCheck] | None = None) -> RequirementsOut:
+    return RequirementsOut(
+        bases=[BasisRequirementOut(
+            basis=basis.value,
+            documents=[[_document(k, checks) for k in group] for group in groups])
+            for basis, groups in BASIS_UPLOADS.items()],
+        categories=[CategoryOut(key=key, name=name, required_documents=[
+            RequiredDocumentOut(kind=k.value, name=UPLOAD_KIND_NAMES[k]) for k in kinds])
+            for key, (name, kinds) in CATEGORIES.items()],
+        document_kinds={k.value: name for k, name in UPLOAD_KIND_NAMES.items()},
+        verified_documents=None if checks is None else {
+            kind: check_message(c) for kind, c in checks.items()
+            if c.status is CheckStatus.CONFIRMED})
+
+
+@httpcache.public_cache
+def _public_requirements() -> Response:
+    # The same for everyone: kept and revalidated like the catalogue.
+    response = jsonify(_requirements().model_dump(mode="json", exclude_none=True))
+    response.headers["Cache-Control"] = REQUIREMENTS_CACHE
+    return response
+
+
+@require_roles("parent")
+def _child_requirements(child_id: int) -> Response:
+    # One family's answer: never kept by a shared cache.
+    checks = verification.verified_documents(current_user(), child_id)
+    response = jsonify(_requirements(checks).model_dump(mode="json"))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/registrations/requirements")
-@httpcache.public_cache
-@api(response=RequirementsOut)
-def get_requirements() -> Response:
-    """Documents each basis needs and those each special group adds, as the intake checks."""
-    body = RequirementsOut(
-        bases=[BasisRequirementOut(basis=basis.value,
-                                   documents=[[_document(k) for k in group] for group in groups])
-               for basis, groups in BASIS_UPLOADS.items()],
-        categories=[CategoryOut(key=key, name=name,
-                                required_documents=[_document(k) for k in kinds])
-                    for key, (name, kinds) in CATEGORIES.items()],
-        document_kinds={k.value: name for k, name in UPLOAD_KIND_NAMES.items()},
-    )
-    response = jsonify(body.model_dump(mode="json"))
-    response.headers["Cache-Control"] = REQUIREMENTS_CACHE
-    return response
+@api(query=RequirementsQuery, response=RequirementsOut, errors=(401, 403, 404))
+def get_requirements(query: RequirementsQuery) -> Response:
+    """Documents each basis needs and those each special group adds, as the intake checks;
+    public and cacheable. With `child_id` (one of the caller's children, parent login:
+    401/403, 404 CHILD_NOT_FOUND) each document says whether government data already
+    verified it (`verified`, `verification`)."""
+    if query.child_id is None:
+        return _public_requirements()
+    return _child_requirements(query.child_id)
 
 
 def submitter(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -97,12 +97,32 @@ class RegistrationList(BaseModel):
     fairness_notice: str = FAIRNESS
 
 
+class DocumentRequirementOut(RequiredDocumentOut):
+    """A document a basis needs; for one child (`?child_id=`), whether government data
+    already verified it."""
+
+    verified: bool | None = Field(
+        default=None, description="only with ?child_id: true when a confirmed data check "
+                                  "stands in for this document (no upload needed)")
+    verification: str | None = Field(
+        default=None, description="only with ?child_id: the check's message, e.g. "
+                                  "已由户籍信息核验，无需上传 or why it did not pass")
+
+
 class BasisRequirementOut(BaseModel):
     """The documents one basis needs."""
 
     basis: BasisName
-    documents: list[list[RequiredDocumentOut]] = Field(
+    documents: list[list[DocumentRequirementOut]] = Field(
         description="every group is required; any one document of a group fills it")
+
+
+class RequirementsQuery(BaseModel):
+    """Optionally one of the caller's children (parent login): the answer then says per
+    document whether it is already verified, and is private."""
+
+    model_config = ConfigDict(extra="forbid")
+    child_id: int | None = Field(default=None, ge=1, le=2_000_000_000)
 
 
 class RequirementsOut(BaseModel):
@@ -111,3 +131,7 @@ class RequirementsOut(BaseModel):
     bases: list[BasisRequirementOut]
     categories: list[CategoryOut]
     document_kinds: dict[str, str] = Field(description="every upload kind's Chinese label")
+    verified_documents: dict[str, str] | None = Field(
+        default=None, description="only with ?child_id: upload kind → message, for every "
+                                  "kind a confirmed data check stands in for (the special "
+                                  "groups' documents included)")

@@ -1,7 +1,8 @@
 """What registrations do when the domains below them announce a change.
 
 - the intake's fact cache (`facts.py`) follows every committed change of a child or a
-  document, so the intake never reads the database at the opening minute;
+  document, and every new data-check result (`verification.events`), so the intake never
+  reads the database at the opening minute;
 - a child's details are locked while a registration depends on them;
 - a binding transferred by the bureau takes the family's registrations along;
 - staff read a document only where it was submitted to a school in their scope;
@@ -28,6 +29,7 @@ from backend.registrations import access, facts
 from backend.registrations.models import INACTIVE_STATUSES, Registration, registration_uploads
 from backend.uploads import events as upload_events
 from backend.uploads.models import Upload
+from backend.verification import events as verification_events
 
 
 def _child_changed(_sender: Any, *, child_ids: list[int], added: bool) -> None:
@@ -37,6 +39,12 @@ def _child_changed(_sender: Any, *, child_ids: list[int], added: bool) -> None:
             after_commit(functools.partial(facts.child, child_id))
     else:
         after_commit(functools.partial(facts.refresh_children, list(child_ids)))
+
+
+def _checks_changed(_sender: Any, *, child_ids: list[int]) -> None:
+    # Sent after the results are committed: documents government data confirmed count at
+    # the intake from now on.
+    facts.refresh_children(list(child_ids))
 
 
 def _submission_in_flight(child: Child) -> bool:
@@ -116,6 +124,7 @@ def connect() -> None:
     identity_events.child_edit_asked.connect(_child_locked, weak=False)
     identity_events.binding_transferred.connect(_binding_transferred, weak=False)
     upload_events.upload_changed.connect(_upload_changed, weak=False)
+    verification_events.checks_changed.connect(_checks_changed, weak=False)
     upload_events.upload_delete_asked.connect(_upload_in_use, weak=False)
     upload_events.staff_read_asked.connect(_staff_may_read, weak=False)
     audit_events.child_subject_asked.connect(_child_audit_subject, weak=False)

@@ -9,7 +9,7 @@ from backend.core.jobs import BATCH_HANDLERS, HANDLERS, BatchHandler, Handler
 # Modules whose import registers handlers and chores. A new domain adds its jobs module here.
 HANDLER_MODULES = ("backend.audit.jobs", "backend.registrations.jobs", "backend.notices.jobs",
                    "backend.announcements.jobs", "backend.stats.jobs",
-                   "backend.admission.jobs")
+                   "backend.admission.jobs", "backend.verification.jobs")
 
 
 def load_handlers() -> dict[str, Handler]:
