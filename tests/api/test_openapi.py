@@ -127,3 +127,18 @@ def test_validated_constraints_are_in_the_document(client: FlaskClient) -> None:
     ids = schemas["TogetherRequestIn"]["properties"]["registration_ids"]
     assert ids["uniqueItems"] is True
     assert (ids["items"]["minimum"], ids["items"]["maximum"]) == (1, 2_000_000_000)
+
+
+def test_the_review_requirements_and_the_batch_approval_are_described(
+        client: FlaskClient) -> None:
+    document = _document(client)
+    batch = document["paths"]["/api/v1/admin/registrations/batch-approve"]["post"]
+    assert {"200", "401", "403", "404", "409", "422"} <= set(batch["responses"])
+    assert "Idempotency-Key" in {p["name"] for p in batch.get("parameters", [])}
+    schemas = document["components"]["schemas"]
+    detail = schemas["StaffRegistrationDetail"]["properties"]
+    assert "requirements" in detail
+    state = schemas["RequirementOut"]["properties"]["state"]
+    assert set(state["enum"]) == {"verified", "uploaded", "missing"}
+    listing = document["paths"]["/api/v1/staff/registrations"]["get"]
+    assert "verified" in {p["name"] for p in listing["parameters"]}
