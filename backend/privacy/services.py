@@ -21,6 +21,8 @@ from backend.seasons.models import Season
 from backend.seasons.services import season_state
 from backend.uploads.models import Upload
 from backend.uploads.services import purge_upload
+from backend.verification.models import DataCheck
+from backend.verification.services import forget_addresses
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,10 @@ def purge_season(season_id: int, *, performed_by: str, dry_run: bool = False,
         "child_id_numbers": sum(1 for c in purge_children if c.id_number_enc),
         "guardian_id_numbers": sum(1 for g in purge_guardians if g.id_number_enc),
         "guardian_phones": sum(1 for g in purge_guardians if g.phone_enc),
+        "data_check_addresses": db.session.scalar(
+            select(func.count()).select_from(DataCheck).where(
+                DataCheck.child_id.in_([c.id for c in purge_children]),
+                DataCheck.address.is_not(None))) or 0,
     }
     if dry_run:
         return report
@@ -121,6 +127,7 @@ def purge_season(season_id: int, *, performed_by: str, dry_run: bool = False,
             child.disability = {**child.disability, "certificate_number_enc": None}
     for guardian in purge_guardians:
         _forget_guardian(guardian)
+    forget_addresses([c.id for c in purge_children])
     season.personal_data_purged_at = now
     db.session.add(DeletionLog(season_id=season.id, performed_at=now,
                                performed_by=performed_by, counts=report.counts,

@@ -270,6 +270,18 @@ def claim_due_checks(now: dt.datetime | None = None, limit: int = 200) -> list[D
     return [DueCheck(child_id, facts) for child_id, facts in by_child.items()]
 
 
+def forget_addresses(child_ids: list[int]) -> int:
+    """The season's purge: the addresses the records gave go with the ID numbers (the
+    status, source and reference stay, for the record of what was checked)."""
+    if not child_ids:
+        return 0
+    checks = list(db.session.scalars(select(DataCheck).where(
+        DataCheck.child_id.in_(child_ids), DataCheck.address.is_not(None))))
+    for check in checks:
+        check.address = None
+    return len(checks)
+
+
 # --- what the checks mean for the documents -----------------------------------------------
 
 

@@ -16,6 +16,41 @@ function formServer() {
 }
 
 describe('registration form', () => {
+  test('government data checks: the separate consent, then a verified document needs no upload', async () => {
+    formServer()
+    server.on('GET', '/api/v1/privacy/data-check-consent-text', {
+      version: '2026-1', title: '政府数据核验授权书', text: '为减少上传材料，经您单独同意……' })
+    const check = (fact, kind, status, message) => ({ fact, fact_name: fact, document_kind: kind,
+      document_name: kind, status, verified: status === 'confirmed', message, source: null,
+      reference: null, checked_at: null, next_attempt_at: null })
+    let checks = []
+    server.on('GET', '/api/v1/me/children/{child_id}/data-checks', () => ({
+      child_id: 11, consent: null, consent_version: '2026-1', checks, zoning: [] }))
+    server.on('POST', '/api/v1/me/children/{child_id}/data-checks', () => {
+      checks = [check('household', 'hukou_book', 'confirmed', '已由户籍信息核验，无需上传'),
+        check('birth', 'birth_certificate', 'mismatch', '出生医学证明信息核验未通过：姓名不一致，请上传出生医学证明')]
+      return { status: 202, body: { child_id: 11, consent: { version: '2026-1', channel: 'mini_program', agreed_at: '2026-08-05T08:00:00+08:00' },
+        consent_version: '2026-1', checks, zoning: [] } }
+    })
+    server.on('POST', '/api/v1/registrations', { ticket: 'T-9', state: 'queued', position: 1 })
+    const page = await openPage('packages/register/form/form', { school: 'LX001' })
+    expect(text(page, '.data-check-text')).toContain('经您单独同意')
+    // Not ticked: nothing is sent.
+    await tap(page, '.data-check-ask')
+    expect(server.callsTo('POST', '/api/v1/me/children/{child_id}/data-checks')).toHaveLength(0)
+    await fire(page, '.data-check-agree', 'change', { value: ['agree'] })
+    await tap(page, '.data-check-ask')
+    const [asked] = server.callsTo('POST', '/api/v1/me/children/{child_id}/data-checks')
+    expect(asked.data).toEqual({ consent_version: '2026-1', agreed: true })
+    expect(page.querySelector('.data-check-card')).toBeFalsy()
+    expect(text(page, '.slot-verified')).toBe('已由户籍信息核验，无需上传')
+    expect(text(page, '.slot-verification')).toContain('姓名不一致')
+    // The household register is verified: the form submits without any upload.
+    await tap(page, '.submit')
+    const [submit] = server.callsTo('POST', '/api/v1/registrations')
+    expect(submit.data).toEqual({ child_id: 11, school_code: 'LX001', basis: 'hukou', upload_ids: [] })
+  })
+
   test('shows the checklist, uploads each document, asks for consent, then submits with a key', async () => {
     formServer()
     server.on('POST', '/api/v1/registrations', { ticket: 'T-1', state: 'queued', position: 3, fairness_notice: '报名先后不影响录取' })

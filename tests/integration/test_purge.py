@@ -15,11 +15,13 @@ from sqlalchemy import insert, select, text
 from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.core.db import db, utcnow
+from backend.govdata.sources import Fact
 from backend.identity.services import today
 from backend.privacy.models import DeletionLog
 from backend.registrations.models import registration_uploads
 from backend.schools.models import RegionLevel
 from backend.uploads.models import Upload
+from backend.verification.models import CheckStatus, DataCheck
 from tests.conftest import bearer
 from tests.factories import (
     make_authority,
@@ -74,6 +76,12 @@ def test_purge_deletes_documents_and_numbers_and_keeps_counts(
 ) -> None:
     family = _family(client, login_parent)
     season_id = str(family["season"].id)
+    # The address a household record gave goes with the ID numbers.
+    check = DataCheck(child_id=family["purged"].id, fact=Fact.HOUSEHOLD,
+                      status=CheckStatus.CONFIRMED, attempts=1, reference="REF-1",
+                      address="示例镇示例村1号（样例）", region_code="141124190001")
+    db.session.add(check)
+    db.session.flush()
     upload = db.session.get(Upload, family["upload_id"])
     assert upload is not None and upload.storage_name
     stored = next(Path(app.config["UPLOAD_DIR"]).rglob(upload.storage_name))
@@ -98,6 +106,8 @@ def test_purge_deletes_documents_and_numbers_and_keeps_counts(
     log = db.session.scalar(select(DeletionLog))
     assert log is not None and log.performed_by == "县教育局"
     assert log.counts["uploads"] == 1 and log.statistics["registrations"] == 1
+    assert log.counts["data_check_addresses"] == 1
+    assert check.address is None and check.reference == "REF-1"
     assert "甲示例" not in str(log.statistics)
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "season.personal_data_purged"))

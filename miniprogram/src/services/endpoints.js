@@ -26,6 +26,10 @@ module.exports = {
   claimFamily: ['POST', '/api/v1/me/claims'],
   listCategories: ['GET', '/api/v1/categories', { auth: false }],
   getConsentText: ['GET', '/api/v1/privacy/consent-text', { auth: false, authority: true }],
+  // government data checks (docs/VERIFICATION.md): the separate consent, then the results
+  getDataCheckConsentText: ['GET', '/api/v1/privacy/data-check-consent-text', { auth: false }],
+  askDataChecks: ['POST', '/api/v1/me/children/{child_id}/data-checks'],
+  getDataChecks: ['GET', '/api/v1/me/children/{child_id}/data-checks'],
 
   // catalogue (public)
   getCurrentSeason: ['GET', '/api/v1/seasons/current', { auth: false, authority: true }],

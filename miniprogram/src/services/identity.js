@@ -13,4 +13,11 @@ module.exports = {
   claimFamily: body => call('claimFamily', { data: body }),
   /** The guardian's consent text and its version (POST /me/children names the version). */
   getConsentText: () => call('getConsentText'),
+  /** The separate consent to check documents against government data, and its version. */
+  getDataCheckConsentText: () => call('getDataCheckConsentText'),
+  /** Record that consent for one child; the checks run later (202). */
+  askDataChecks: (id, version) => call('askDataChecks', {
+    params: { child_id: id }, data: { consent_version: version, agreed: true } }),
+  /** A child's checks: per document, verified or why not. */
+  getDataChecks: id => call('getDataChecks', { params: { child_id: id } }),
 }

@@ -6,6 +6,9 @@
  * ticked, then POST /registrations with an Idempotency-Key (one per form, so a retry never
  * registers twice) and the ticket followed (GET /registrations/tickets/{ticket}) until it is
  * accepted or refused with the reason.
+ * 政府数据核验: the separate consent (GET /privacy/data-check-consent-text) ticked and sent
+ * (POST /me/children/{id}/data-checks); the child's requirements (?child_id=) then say per
+ * document 已由户籍信息核验，无需上传 (no upload asked) or why a check did not pass.
  */
 (function () {
   'use strict';
@@ -16,6 +19,8 @@
   var children = [];
   var requirements = null;
   var uploads = {}; // document group index → upload id
+  var consent = null; // the data-check consent text's version
+  var checked = {}; // child id → that child's requirements (with verified documents)
   var key = PC.newKey();
 
   function child() {
@@ -40,12 +45,13 @@
     uploads = {};
     var basis = form.elements.basis.value;
     var groups = [];
-    (requirements ? requirements.bases : []).forEach(function (b) {
+    var own = child();
+    var mine = (own && checked[own.id]) || requirements;
+    (mine ? mine.bases : []).forEach(function (b) {
       if (b.basis === basis) groups = groups.concat(b.documents);
     });
     // The child's special groups add their documents (the requirements' `categories`, the
     // intake's rule); one the basis already asks for is asked once.
-    var own = child();
     var asked = {};
     groups.forEach(function (group) { group.forEach(function (d) { asked[d.kind] = true; }); });
     (own ? own.categories : []).forEach(function (key) {
@@ -56,7 +62,17 @@
         groups.push([doc]);
       });
     });
+    var verified = (mine && mine.verified_documents) || {};
     groups.forEach(function (group, index) {
+      // A document government data confirmed needs no upload: one line says so.
+      var done = group.filter(function (d) { return verified[d.kind]; })[0];
+      if (done) {
+        list.appendChild(PC.el('p', { class: 'pc-ok pc-verified', 'data-group': String(index) },
+          group.map(function (d) { return d.name; }).join(' 或 ') + '：' + verified[done.kind]));
+        return;
+      }
+      var refused = group.filter(function (d) { return d.verification; })[0];
+      if (refused) list.appendChild(PC.el('p', { class: 'pc-error' }, refused.verification));
       var row = PC.documentRow({
         label: group.map(function (d) { return d.name; }).join(' 或 '), kinds: group, state: '未上传',
         clear: function () { delete uploads[index]; },
@@ -111,7 +127,32 @@
     key = PC.newKey();
   }
 
-  form.elements.child_id.addEventListener('change', function () { schools(); documents(); });
+  /** The child's requirements with what government data verified (a failure: the plain ones). */
+  function verifications() {
+    var own = child();
+    if (!own) return Promise.resolve();
+    return PC.api('GET', '/api/v1/registrations/requirements?child_id=' + own.id).then(function (data) {
+      checked[own.id] = data;
+      documents();
+    }, function () { /* the documents stay asked for */ });
+  }
+
+  document.getElementById('pc-data-check-ask').addEventListener('click', function () {
+    var own = child();
+    var state = document.getElementById('pc-data-check-state');
+    if (!own) return;
+    if (!form.elements.data_check_consent.checked) {
+      PC.say(state, '请先阅读授权书并勾选同意');
+      return;
+    }
+    PC.api('POST', '/api/v1/me/children/' + own.id + '/data-checks',
+      { consent_version: consent, agreed: true }).then(function () {
+      PC.say(state, '已提交核验，结果稍后显示；核验期间也可先上传材料');
+      window.setTimeout(verifications, 3000);
+    }, function (err) { PC.say(state, err.message); });
+  });
+
+  form.elements.child_id.addEventListener('change', function () { schools(); documents(); verifications(); });
   form.elements.basis.addEventListener('change', documents);
 
   form.addEventListener('submit', function (event) {
@@ -133,7 +174,10 @@
     }, '正在提交…').then(function (ticket) {
       if (ticket) PC.follow(ticket, show, function (err) { PC.say(error, err.message); });
     }).catch(function (err) {
-      if (!PC.showFieldErrors(form, err)) PC.say(error, err.message);
+      // A missing document whose check failed: the reason (e.g. 姓名与户籍记录不一致).
+      var reasons = (err.details && err.details.reasons) || {};
+      var why = Object.keys(reasons).map(function (k) { return reasons[k]; }).join('；');
+      if (!PC.showFieldErrors(form, err)) PC.say(error, err.message + (why ? '：' + why : ''));
     });
   });
 
@@ -141,7 +185,12 @@
     PC.api('GET', '/api/v1/me/children'),
     PC.api('GET', '/api/v1/registrations/requirements'),
     PC.api('GET', '/api/v1/seasons/current').catch(function () { return null; }),
+    PC.api('GET', '/api/v1/privacy/data-check-consent-text').catch(function () { return null; }),
   ]).then(function (found) {
+    if (found[3]) {
+      consent = found[3].version;
+      document.getElementById('pc-data-check-text').textContent = found[3].text;
+    }
     document.getElementById('pc-register-loading').hidden = true;
     children = found[0].items;
     requirements = found[1];
@@ -155,6 +204,7 @@
     });
     form.hidden = false;
     documents();
+    verifications();
     return schools();
   }).catch(function (err) {
     document.getElementById('pc-register-loading').hidden = true;

@@ -4,6 +4,8 @@
  * registration (PATCH) with the documents the school asked for. Which documents each basis
  * needs comes from the API: until it has answered there are no slots and no submission.
  * Choosing a photo is privacy-scoped: it waits for the 用户隐私保护指引 agreement.
+ * 政府数据核验: with the separate consent ticked (its own text and version), the child's
+ * documents are checked against government data later; a confirmed one needs no upload.
  */
 const ui = require('../../../utils/ui')
 const privacy = require('../../../utils/privacy')
@@ -35,6 +37,10 @@ Page(ui.page({
     correction: null,
     submitting: false,
     fairness: FAIRNESS_NOTICE,
+    // 政府数据核验: the consent text, whether this child has the consent, the box ticked.
+    dataCheck: null,
+    dataCheckConsented: false,
+    dataCheckAgreed: false,
   },
 
   onLoad(options) {
@@ -43,7 +49,9 @@ Page(ui.page({
     // Loaded now so the tap on 提交 can ask for consent at once (WeChat needs the tap).
     subscribe.loadTemplates().then(templates => { this.templates = templates }, () => null)
     this.table = null
+    this.checks = {}
     this.loadRequirements()
+    identity.getDataCheckConsentText().then(dataCheck => this.setData({ dataCheck }), () => null)
     if (options.mode === 'fix' && options.id) {
       this.registrationId = Number(options.id)
       this.setData({ fix: true })
@@ -69,10 +77,46 @@ Page(ui.page({
     return this.loadRequirements()
   },
 
-  /** The slots for a basis and a child with these documents put in (none before the table). */
+  /** The slots for a basis and a child with these documents put in (none before the table),
+   * each marked with what government data said about it. */
   slotsFor(basis, child, uploads) {
     if (!this.table) return []
-    return materials.fillSlots(materials.slotsFor(this.table, basis, child), uploads || [])
+    const slots = materials.fillSlots(materials.slotsFor(this.table, basis, child), uploads || [])
+    return materials.markVerified(slots, child && this.checks ? this.checks[child.id] : [])
+  },
+
+  /** The child's data checks; a failure leaves every document to upload. */
+  loadChecks(child) {
+    if (!child || this.data.fix) return Promise.resolve()
+    return identity.getDataChecks(child.id).then(body => {
+      this.checks = Object.assign({}, this.checks, { [child.id]: body.checks })
+      if (!this.data.child || this.data.child.id !== child.id) return
+      const uploads = this.data.slots.filter(s => s.upload).map(s => s.upload)
+      this.setData({
+        dataCheckConsented: Boolean(body.consent && body.consent.version === body.consent_version),
+        slots: this.slotsFor(this.data.basis, child, uploads),
+      })
+    }, () => null)
+  },
+
+  onDataCheckAgree(e) {
+    this.setData({ dataCheckAgreed: (e.detail.value || []).indexOf('agree') >= 0 })
+  },
+
+  /** Send the ticked consent; the checks run afterwards, the documents can be uploaded now. */
+  onAskDataChecks() {
+    const child = this.data.child
+    if (!child || !this.data.dataCheck) return null
+    if (!this.data.dataCheckAgreed) {
+      ui.showError({ message: '请先阅读《政府数据核验授权书》并勾选同意' })
+      return null
+    }
+    return identity.askDataChecks(child.id, this.data.dataCheck.version).then(body => {
+      this.checks = Object.assign({}, this.checks, { [child.id]: body.checks })
+      this.setData({ dataCheckConsented: true,
+        slots: this.slotsFor(this.data.basis, child, this.data.slots.filter(s => s.upload).map(s => s.upload)) })
+      wx.showToast({ title: '已提交核验', icon: 'success' })
+    }, err => ui.showError(err))
   },
 
   loadNew(code) {
@@ -116,7 +160,9 @@ Page(ui.page({
 
   pickChild(index) {
     const child = this.data.children[index]
-    this.setData({ childIndex: index, child, slots: this.slotsFor(this.data.basis, child) })
+    this.setData({ childIndex: index, child, dataCheckConsented: false, dataCheckAgreed: false,
+      slots: this.slotsFor(this.data.basis, child) })
+    return this.loadChecks(child)
   },
 
   onSchool(e) {

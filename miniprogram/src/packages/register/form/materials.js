@@ -70,12 +70,29 @@ function fillSlots(slots, uploads) {
   return slots
 }
 
+/**
+ * What government data said about the slots' documents (GET /me/children/{id}/data-checks):
+ * a confirmed one needs no upload (`verified` shows 已由户籍信息核验，无需上传), a failed
+ * one says why (`verification`) and is still to be uploaded.
+ */
+function markVerified(slots, checks) {
+  const byKind = {}
+  ;(checks || []).forEach(c => { byKind[c.document_kind] = c })
+  slots.forEach(s => {
+    const found = s.kinds.map(k => byKind[k]).filter(Boolean)
+    const done = found.find(c => c.verified)
+    s.verified = done ? done.message : ''
+    s.verification = !done && found.length ? found[0].message : ''
+  })
+  return slots
+}
+
 function missing(slots) {
-  return slots.filter(s => s.required && !s.upload).map(s => s.name)
+  return slots.filter(s => s.required && !s.upload && !s.verified).map(s => s.name)
 }
 
 function uploadIds(slots) {
   return slots.filter(s => s.upload).map(s => s.upload.upload_id)
 }
 
-module.exports = { loadTable, slotsFor, fillSlots, missing, uploadIds }
+module.exports = { loadTable, slotsFor, fillSlots, markVerified, missing, uploadIds }
