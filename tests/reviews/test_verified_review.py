@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEvent
-from backend.core.db import db, utcnow
+from backend.core.db import db
 from backend.govdata.sources import Fact
 from backend.registrations.models import Registration, RegistrationStatus
 from backend.schools.models import School
@@ -37,7 +37,8 @@ def check(registration: Registration, fact: Fact, status: CheckStatus = CheckSta
           reason: str | None = None) -> DataCheck:
     """A data check of the registration's child, as the worker writes it."""
     row = DataCheck(child_id=registration.child_id, fact=fact, status=status,
-                    source=f"示例{fact.value}数据源", reference=f"REF-{fact.value}-{registration.id}",
+                    source=f"示例{fact.value}数据源",
+                    reference=f"REF-{fact.value}-{registration.id}",
                     checked_at=CHECKED_AT, reason=reason, attempts=1)
     db.session.add(row)
     db.session.flush()
