@@ -108,6 +108,10 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                 "parameters": list(path_params),
                 "responses": {},
             }
+            if len(doc.splitlines()) > 1:
+                # The whole docstring: where a route names its error codes (a 409 and its
+                # stable code), clients read them here.
+                operation["description"] = " ".join(doc.split())
             status = str(meta.status) if meta else "200"
             if meta and meta.response is not None:
                 operation["responses"][status] = {
@@ -160,7 +164,9 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                 error_statuses.update({400, 413, 422})
             if roles is not None:
                 operation["security"] = [{"bearerAuth": []}]
-                operation["description"] = "Roles: " + ", ".join(roles)
+                operation["description"] = "\n\n".join(
+                    part for part in (operation.get("description"),
+                                      "Roles: " + ", ".join(roles)) if part)
                 error_statuses.update({401, 403})
             for error_status in sorted(error_statuses):
                 operation["responses"][str(error_status)] = {

@@ -93,7 +93,10 @@ def review_registration(registration_id: int, body: ReviewIn) -> StaffRegistrati
 def batch_approve(body: BatchApproveIn) -> BatchApproveOut:
     """批量通过: approve the all-verified registrations of the filter (school, season) that
     the caller may approve now, each through the transition table (a special group's goes
-    on to the bureau as one approval does), with one audit row; `dry_run` says which."""
+    on to the bureau as one approval does), with one audit row; `dry_run` says which.
+    Another school's or county's filter 404 SCHOOL_NOT_FOUND / SEASON_NOT_FOUND; named ids
+    outside the scope are skipped as NOT_FOUND; a malformed key 422 IDEMPOTENCY_KEY_INVALID;
+    two batches racing on one key 409 CONFLICT."""
     result = services.batch_approve(
         current_user(), services.BatchFilter(school=body.school, season_id=body.season_id,
                                              year=body.year),

@@ -25,11 +25,13 @@ def handle_verification_check(session: Session, items: list[tuple[str, dict[str,
     """Ask the sources about each queued child; after the commit, announce the new results
     (registrations refreshes the intake's cached facts)."""
     changed: list[int] = []
+    down: dict[Any, Any] = {}  # sources found unavailable in this batch: not asked again
     for _message_id, payload in items:
         actor = payload.get("actor_user_id")
         if services.run_checks(session, int(payload["child_id"]), list(payload["facts"]),
                                actor_user_id=int(actor) if actor is not None else None,
-                               actor_role=str(payload.get("actor_role") or "system")):
+                               actor_role=str(payload.get("actor_role") or "system"),
+                               down=down):
             changed.append(int(payload["child_id"]))
     def announce() -> None:
         events.checks_changed.send(None, child_ids=changed)

@@ -213,9 +213,14 @@ def _record(check: DataCheck, result: Result) -> None:
 
 
 def run_checks(session: Session, child_id: int, facts: list[str], *,
-               actor_user_id: int | None, actor_role: str) -> bool:
+               actor_user_id: int | None, actor_role: str,
+               down: dict[tuple[str, Fact], Result] | None = None) -> bool:
     """Ask each source about the child, write the check rows and one audit row per query;
-    False when nothing was asked (no child, no consent, nothing configured)."""
+    False when nothing was asked (no child, no consent, nothing configured).
+
+    `down` is shared by the jobs of one batch: a source that was unavailable is not asked
+    again in that batch (its checks wait for the retry), so a source that times out costs
+    the worker one timeout per batch, not one per child."""
     child = session.get(Child, child_id)
     if child is None:
         return False
@@ -223,16 +228,26 @@ def run_checks(session: Session, child_id: int, facts: list[str], *,
         # Never a query without the family's recorded consent to the current text.
         logger.warning("data checks skipped, no consent child_id=%s", child_id)
         return False
-    configured = sources(child.hukou_region.authority.division_code)
+    division = child.hukou_region.authority.division_code
+    configured = sources(division)
     wanted = [f for f in applicable_facts(child) if f.value in facts and f in configured]
     checks = {c.fact: c for c in session.scalars(select(DataCheck).where(
         DataCheck.child_id == child_id).with_for_update())}
+    down = {} if down is None else down
     for fact in wanted:
-        result = _ask(configured[fact], _subject(child, fact), fact)
         check = checks.get(fact)
         if check is None:
             check = DataCheck(child_id=child_id, fact=fact, attempts=0)
             session.add(check)
+        known_down = down.get((division, fact))
+        if known_down is not None:
+            check.status = CheckStatus.UNAVAILABLE
+            check.next_attempt_at = utcnow() + retry_delay(check.attempts or 1,
+                                                           known_down.retry_after)
+            continue
+        result = _ask(configured[fact], _subject(child, fact), fact)
+        if result.outcome is Outcome.UNAVAILABLE:
+            down[(division, fact)] = result
         _record(check, result)
         # Who asked, about which child, which source, what it said: never the ID number.
         record_audit(session, action="verification.query", actor_user_id=actor_user_id,

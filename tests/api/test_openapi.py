@@ -142,3 +142,21 @@ def test_the_review_requirements_and_the_batch_approval_are_described(
     assert set(state["enum"]) == {"verified", "uploaded", "missing"}
     listing = document["paths"]["/api/v1/staff/registrations"]["get"]
     assert "verified" in {p["name"] for p in listing["parameters"]}
+    for code in ("SCHOOL_NOT_FOUND", "SEASON_NOT_FOUND", "IDEMPOTENCY_KEY_INVALID"):
+        assert code in batch["description"]
+
+
+def test_the_data_check_endpoints_name_their_error_codes(client: FlaskClient) -> None:
+    paths = _document(client)["paths"]
+    ask = paths["/api/v1/me/children/{child_id}/data-checks"]["post"]
+    assert {"202", "404", "409", "422"} <= set(ask["responses"])
+    for code in ("DATA_CHECK_CONSENT_REQUIRED", "DATA_CHECK_CONSENT_OUTDATED",
+                 "CHILD_NOT_FOUND"):
+        assert code in ask["description"]
+    assert ask["description"].endswith("Roles: parent")
+    view = paths["/api/v1/me/children/{child_id}/data-checks"]["get"]
+    assert "CHILD_NOT_FOUND" in view["description"] and "404" in view["responses"]
+    requirements = paths["/api/v1/registrations/requirements"]["get"]
+    assert {p["name"] for p in requirements["parameters"]} == {"child_id"}
+    assert "security" not in requirements  # public without child_id
+    assert "/api/v1/privacy/data-check-consent-text" in paths

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -309,3 +310,26 @@ def test_every_query_is_audited_and_no_id_number_is_written(
         assert number not in written
     checks = checks_for_children([family["child"].id])[family["child"].id]
     assert {c.status for c in checks} == {CheckStatus.CONFIRMED}
+
+
+def test_a_source_that_times_out_is_waited_for_once_per_batch(
+    client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
+    login_parent: Callable[..., dict[str, Any]],
+) -> None:
+    other = login_parent()
+    guardian = make_guardian(db.session.get(User, other["user"]["id"]),
+                             id_number=make_id_number(dt.date(1991, 5, 1), 933, male=False))
+    second = make_child(guardian, county["village"], birth=BIRTH,
+                        id_number=make_id_number(BIRTH, 943))
+    gov_sim.fault("household", "timeout", seconds=5)  # longer than the adapter waits (2 s)
+    assert _consent(client, family).status_code == 202
+    assert _consent(client, {"child": second, "token": other["token"]}).status_code == 202
+    started = time.monotonic()
+    _worker().run_once()
+    # Both children's jobs are in one batch: the household source is waited for once.
+    assert time.monotonic() - started < 4
+    households = db.session.scalars(select(DataCheck).where(
+        DataCheck.fact == "household",
+        DataCheck.child_id.in_([family["child"].id, second.id]))).all()
+    assert [c.status for c in households] == [CheckStatus.UNAVAILABLE] * 2
+    assert all(c.next_attempt_at is not None for c in households)

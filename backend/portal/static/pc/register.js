@@ -127,13 +127,22 @@
     key = PC.newKey();
   }
 
+  /** Whether any document of these requirements is verified or has a failed check. */
+  function says(data) {
+    return Object.keys(data.verified_documents || {}).length > 0 || data.bases.some(function (b) {
+      return b.documents.some(function (g) { return g.some(function (d) { return d.verification; }); });
+    });
+  }
+
   /** The child's requirements with what government data verified (a failure: the plain ones). */
   function verifications() {
     var own = child();
     if (!own) return Promise.resolve();
     return PC.api('GET', '/api/v1/registrations/requirements?child_id=' + own.id).then(function (data) {
+      var before = checked[own.id];
       checked[own.id] = data;
-      documents();
+      // Redrawn only when a check says something: a document being uploaded is kept.
+      if (child() === own && (says(data) || (before && says(before)))) documents();
     }, function () { /* the documents stay asked for */ });
   }
 
