@@ -47,6 +47,8 @@ class ApiMeta:
     files: tuple[str, ...] = ()
     # Request headers the view requires: name → description.
     headers: tuple[tuple[str, str], ...] = ()
+    # Request headers the view reads when sent (e.g. an optional Idempotency-Key).
+    optional_headers: tuple[tuple[str, str], ...] = ()
 
 
 # Chinese wording for pydantic's error types; anything else is "格式不正确".
@@ -248,11 +250,13 @@ def api(
     form: type[BaseModel] | None = None,
     files: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
+    optional_headers: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Wrap a view: parse `body`/`query`, call it, commit, then run after-commit effects."""
     meta = ApiMeta(body=body, query=query, response=response, status=status,
                    errors=errors, tags=tags, produces=produces, form=form, files=files,
-                   headers=tuple((headers or {}).items()))
+                   headers=tuple((headers or {}).items()),
+                   optional_headers=tuple((optional_headers or {}).items()))
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)

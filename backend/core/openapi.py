@@ -135,8 +135,12 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
             if any(p["schema"]["type"] == "integer" for p in path_params) and meta:
                 # @api answers an id beyond the database's range with VALUE_OUT_OF_RANGE.
                 error_statuses.add(422)
-            for name, description in (meta.headers if meta else ()):
-                operation["parameters"].append({"name": name, "in": "header", "required": True,
+            declared = [(name, description, True) for name, description in meta.headers] + [
+                (name, description, False) for name, description in meta.optional_headers
+            ] if meta else []
+            for name, description, required in declared:
+                operation["parameters"].append({"name": name, "in": "header",
+                                                "required": required,
                                                 "description": description,
                                                 "schema": {"type": "string"}})
             if meta and meta.query is not None:

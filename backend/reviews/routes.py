@@ -88,8 +88,8 @@ def review_registration(registration_id: int, body: ReviewIn) -> StaffRegistrati
 @bp.post("/admin/registrations/batch-approve")
 @require_roles(*STAFF)
 @api(body=BatchApproveIn, response=BatchApproveOut, errors=(404, 409), tags=("reviews",),
-     headers={"Idempotency-Key": "8-64 letters/digits; the same key answers what the first "
-                                 "request did and approves nothing again"})
+     optional_headers={"Idempotency-Key": "8-64 letters/digits; the same key answers what "
+                                          "the first request did and approves nothing again"})
 def batch_approve(body: BatchApproveIn) -> BatchApproveOut:
     """批量通过: approve the all-verified registrations of the filter (school, season) that
     the caller may approve now, each through the transition table (a special group's goes
