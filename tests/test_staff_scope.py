@@ -153,6 +153,15 @@ CASES: list[Case] = [
     scoped("GET", f"{API}/staff/registrations/{{r1}}"),
     scoped("GET", f"{API}/staff/registrations/{{r1}}/uploads/{{u1}}"),
     scoped("POST", f"{API}/staff/registrations/{{r1}}/review", body=REVIEW, staff=NOT_REFUSED),
+    listing("GET", f"{API}/staff/registrations?verified=all", shows=()),
+    # 批量通过 (all verified): another school's or county's filter is 404; named ids outside
+    # the scope are skipped as not found, like ids that do not exist.
+    scoped("POST", f"{API}/admin/registrations/batch-approve",
+           body={"verified": "all", "school": "{a1_code}"}),
+    Case("POST", f"{API}/admin/registrations/batch-approve",
+         {PARENT: 403, STAFF_A1: 200, STAFF_A2: 200, ADMIN_A: 200, ADMIN_B: 200},
+         body={"verified": "all", "items": [{"id": "{r1}", "version": 1}]},
+         variant="named ids"),
     # The console's page of one registration (web session cookie; a parent has none).
     Case("GET", "/console/reviews/{r1}", {PARENT: 302, STAFF_A1: 200, STAFF_A2: 404,
                                           ADMIN_A: 200, ADMIN_B: 404}, console=True),

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, request
 
+from backend.accounts.models import User
 from backend.core.api import api
 from backend.core.auth import STAFF, current_user, require_roles
+from backend.core.errors import ApiError
+from backend.registrations.models import Registration
 from backend.reviews import services
 from backend.reviews.reasons import NOTE_REQUIRED, REASONS
 from backend.reviews.schemas import (
     MAX_PER_PAGE,
+    BatchApproveIn,
+    BatchApproveOut,
     ReasonList,
     ReasonOut,
     ReviewIn,
@@ -17,10 +24,11 @@ from backend.reviews.schemas import (
     StaffRegistrationList,
     StaffRegistrationQuery,
 )
-from backend.reviews.serializers import detail_out, summary_out
+from backend.reviews.serializers import batch_out, detail_out, summary_out
 from backend.uploads.responses import document_response
 
 bp = Blueprint("reviews", __name__, url_prefix="/api/v1")
+_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @bp.get("/staff/registrations")
@@ -32,18 +40,26 @@ def list_staff_registrations(query: StaffRegistrationQuery) -> StaffRegistration
     per_page = min(query.per_page, MAX_PER_PAGE)
     filters = services.Filters.of(query.model_dump())
     rows, total = services.list_registrations(current_user(), filters, query.page, per_page)
-    return StaffRegistrationList(items=[summary_out(r) for r in rows], total=total,
-                                 page=query.page, per_page=per_page)
+    verified = services.all_verified_ids([r.id for r in rows])
+    return StaffRegistrationList(items=[summary_out(r, r.id in verified) for r in rows],
+                                 total=total, page=query.page, per_page=per_page)
 
 
 @bp.get("/staff/registrations/<int:registration_id>")
 @require_roles(*STAFF)
 @api(response=StaffRegistrationDetail, errors=(404,), tags=("reviews",))
 def get_staff_registration(registration_id: int) -> StaffRegistrationDetail:
-    """One registration: child and guardian (masked), addresses, documents, timeline."""
+    """One registration: child and guardian (masked), addresses, documents, each required
+    document's state (verified by a source with its reference and time, uploaded, or
+    missing with the failed check's reason), timeline."""
     user = current_user()
     registration = services.staff_registration(user, registration_id)
-    return detail_out(registration, services.decisions(user, registration))
+    return _detail(user, registration)
+
+
+def _detail(user: User, registration: Registration) -> StaffRegistrationDetail:
+    return detail_out(registration, services.decisions(user, registration),
+                      services.requirements(registration))
 
 
 @bp.get("/staff/registrations/<int:registration_id>/uploads/<upload_id>")
@@ -66,7 +82,37 @@ def review_registration(registration_id: int, body: ReviewIn) -> StaffRegistrati
         user, registration_id, decision=body.decision, reason_code=body.reason_code,
         note=body.note, fix_deadline=body.fix_deadline, expected_status=body.expected_status,
         expected_version=body.expected_version, client_address=request.remote_addr)
-    return detail_out(registration, services.decisions(user, registration))
+    return _detail(user, registration)
+
+
+@bp.post("/admin/registrations/batch-approve")
+@require_roles(*STAFF)
+@api(body=BatchApproveIn, response=BatchApproveOut, errors=(404, 409), tags=("reviews",),
+     headers={"Idempotency-Key": "8-64 letters/digits; the same key answers what the first "
+                                 "request did and approves nothing again"})
+def batch_approve(body: BatchApproveIn) -> BatchApproveOut:
+    """批量通过: approve the all-verified registrations of the filter (school, season) that
+    the caller may approve now, each through the transition table (a special group's goes
+    on to the bureau as one approval does), with one audit row; `dry_run` says which.
+    Another school's or county's filter 404 SCHOOL_NOT_FOUND / SEASON_NOT_FOUND; named ids
+    outside the scope are skipped as NOT_FOUND; a malformed key 422 IDEMPOTENCY_KEY_INVALID;
+    two batches racing on one key 409 CONFLICT."""
+    result = services.batch_approve(
+        current_user(), services.BatchFilter(school=body.school, season_id=body.season_id,
+                                             year=body.year),
+        items=[(i.id, i.version) for i in body.items] if body.items is not None else None,
+        dry_run=body.dry_run, note=body.note,
+        idempotency_key=_idempotency_key(request.headers.get("Idempotency-Key")),
+        client_address=request.remote_addr)
+    return batch_out(result)
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _KEY.fullmatch(value):
+        raise ApiError(422, "IDEMPOTENCY_KEY_INVALID", "Idempotency-Key 须为8至64位字母或数字")
+    return value
 
 
 @bp.get("/staff/review-reasons")

@@ -13,6 +13,8 @@ from backend.registrations.schemas import FAIRNESS, BasisName, StatusName
 # A category key, or "preferential" for any of the preferential groups (优抚对象, 华侨, 港澳台 …).
 CategoryFilter = CategoryName | Literal["preferential"]
 DecisionName = Literal["approve", "return", "reject"]
+VerifiedFilter = Literal["all", "needs_documents"]
+RequirementState = Literal["verified", "uploaded", "missing"]
 
 BASIS_NAMES = {"hukou": "户籍", "residence": "实际居住地", "residence_permit": "居住证"}
 MAX_PER_PAGE = 100
@@ -35,6 +37,9 @@ class RegistrationFilterQuery(BaseModel):
     q: str | None = Field(default=None, max_length=40,
                           description="registration number, ticket, surname or masked name "
                                       "(e.g. 张*明)")
+    verified: VerifiedFilter | None = Field(
+        default=None, description="all: every requirement confirmed by a government data "
+                                  "source (no document needed); needs_documents: the others")
 
 
 class StaffRegistrationQuery(RegistrationFilterQuery):
@@ -71,6 +76,9 @@ class StaffRegistrationSummary(BaseModel):
     needs_bureau_review: bool
     fix_deadline: str | None
     submitted_at: str
+    all_verified: bool | None = Field(
+        default=None, description="every requirement confirmed by a government data source "
+                                  "(list rows and the detail)")
 
 
 class StaffRegistrationList(BaseModel):
@@ -144,6 +152,31 @@ class StaffTimelineEntry(BaseModel):
     note: str | None
 
 
+class RequirementCheckOut(BaseModel):
+    """The government data check behind a requirement (never a personal value)."""
+
+    fact: str = Field(description="household | property | residence_permit | birth")
+    fact_name: str = Field(description="e.g. 户籍信息")
+    source: str | None = Field(description="the source that answered")
+    reference: str | None = Field(description="the source's reference number for the query")
+    checked_at: str | None
+    status: Literal["pending", "confirmed", "not_found", "mismatch", "unavailable"]
+    reason: str | None = Field(description="why it did not confirm (mismatch, not found …)")
+
+
+class RequirementOut(BaseModel):
+    """One required document: verified by a source, uploaded (look at it), or missing."""
+
+    kind: str = Field(description="the document kind that fills it (any of `alternatives`)")
+    name: str
+    alternatives: list[str] = Field(description="document kinds any one of which fills it")
+    state: RequirementState
+    verification: RequirementCheckOut | None = Field(
+        description="the confirming check (verified), or the check that did not pass and "
+                    "so why the family uploaded; null when none was asked")
+    upload_ids: list[str] = Field(description="the registration's documents of these kinds")
+
+
 class StaffRegistrationDetail(StaffRegistrationSummary):
     """A registration for its reviewer: child, guardian, addresses, documents, timeline."""
 
@@ -152,6 +185,9 @@ class StaffRegistrationDetail(StaffRegistrationSummary):
     hukou: AddressOut | None
     residence: AddressOut | None
     uploads: list[StaffUploadOut]
+    requirements: list[RequirementOut] = Field(
+        description="per required document: verified (source, reference, time), uploaded "
+                    "or missing")
     timeline: list[StaffTimelineEntry]
     decisions: list[DecisionName] = Field(description="what the caller may decide now")
 
@@ -187,3 +223,61 @@ class ReasonList(BaseModel):
     items: list[ReasonOut]
     default_fix_days: int
     max_fix_days: int
+
+
+class BatchItemIn(BaseModel):
+    """A registration as the reviewer saw it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int = Field(ge=1, le=2_147_483_647)
+    version: int = Field(ge=1, le=2_147_483_647)
+
+
+class BatchApproveIn(BaseModel):
+    """Approve every all-verified registration of the filter that the caller may approve
+    now (at most 500 per request); `items` limits it to what the reviewer saw."""
+
+    model_config = ConfigDict(extra="forbid")
+    verified: Literal["all"] = Field(description="only registrations whose every requirement "
+                                                 "a government data source confirmed")
+    school: str | None = Field(default=None, max_length=32, description="school code (or id)")
+    season_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    year: int | None = Field(default=None, ge=2000, le=2100, description="season year")
+    items: list[BatchItemIn] | None = Field(
+        default=None, max_length=500,
+        description="the ids and versions the reviewer saw; a changed one is skipped")
+    dry_run: bool = Field(default=False, description="only say what would be approved")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class BatchSkippedOut(BaseModel):
+    """A registration the batch did not approve, and why."""
+
+    id: int
+    reason: Literal["NOT_FOUND", "STALE_STATE", "NOT_ALL_VERIFIED", "OUTSIDE_FILTER",
+                    "NOT_REVIEWABLE"]
+    message: str
+
+
+class BatchCandidateOut(BaseModel):
+    """A registration a dry run would approve (send it back in `items`)."""
+
+    id: int
+    version: int
+
+
+class BatchApproveOut(BaseModel):
+    """What the batch did: approved, forwarded to the bureau (special groups approved by a
+    school), skipped with reasons."""
+
+    dry_run: bool
+    replayed: bool = Field(description="the same Idempotency-Key was used before: its answer")
+    approved: int
+    forwarded: int
+    skipped: int
+    approved_ids: list[int]
+    forwarded_ids: list[int]
+    skipped_items: list[BatchSkippedOut]
+    skipped_by_reason: dict[str, int]
+    candidates: list[BatchCandidateOut] = Field(description="dry run: what would be approved")
+    more: bool = Field(description="more than 500 matched: send it again for the rest")

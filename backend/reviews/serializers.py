@@ -10,14 +10,20 @@ from backend.identity import services as identity
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES, UPLOAD_KIND_NAMES
 from backend.identity.models import Child
 from backend.registrations.models import Basis, Registration
+from backend.registrations.requirements import Requirement, not_passed_reason
 from backend.registrations.schemas import STATUS_NAMES
 from backend.registrations.transitions import needs_bureau_review
 from backend.reviews.reasons import label
 from backend.reviews.schemas import (
     BASIS_NAMES,
     AddressOut,
+    BatchApproveOut,
+    BatchCandidateOut,
+    BatchSkippedOut,
     CategoryOut,
     RegionOut,
+    RequirementCheckOut,
+    RequirementOut,
     StaffChildOut,
     StaffGuardianOut,
     StaffRegistrationDetail,
@@ -25,7 +31,9 @@ from backend.reviews.schemas import (
     StaffTimelineEntry,
     StaffUploadOut,
 )
+from backend.reviews.services import SKIP_REASONS, BatchResult
 from backend.schools.models import Region
+from backend.verification.services import FACT_NAMES
 
 
 def masked(token: str | None, purpose: str, mask: Any) -> str | None:
@@ -78,9 +86,25 @@ def summary_fields(registration: Registration) -> dict[str, Any]:
     }
 
 
-def summary_out(registration: Registration) -> StaffRegistrationSummary:
+def summary_out(registration: Registration,
+                all_verified: bool | None = None) -> StaffRegistrationSummary:
     """One row of the review queue."""
-    return StaffRegistrationSummary(**summary_fields(registration))
+    return StaffRegistrationSummary(**summary_fields(registration), all_verified=all_verified)
+
+
+def requirement_out(requirement: Requirement) -> RequirementOut:
+    """One requirement with the check behind it (source, reference, time or reason)."""
+    check = requirement.check
+    status: Any = check.status.value if check else None
+    return RequirementOut(
+        kind=requirement.kind.value, name=UPLOAD_KIND_NAMES[requirement.kind],
+        alternatives=[k.value for k in requirement.kinds],
+        state=requirement.state,  # type: ignore[arg-type]
+        verification=RequirementCheckOut(
+            fact=check.fact.value, fact_name=FACT_NAMES[check.fact], source=check.source,
+            reference=check.reference, checked_at=local_iso(check.checked_at),
+            status=status, reason=not_passed_reason(check)) if check else None,
+        upload_ids=requirement.upload_ids)
 
 
 def _address(region: Region | None, address: str) -> AddressOut | None:
@@ -104,12 +128,16 @@ def _child(child: Child) -> StaffChildOut:
     )
 
 
-def detail_out(registration: Registration, decisions: list[str]) -> StaffRegistrationDetail:
-    """A registration for its reviewer, masked, with documents and the full timeline."""
+def detail_out(registration: Registration, decisions: list[str],
+               requirements: list[Requirement]) -> StaffRegistrationDetail:
+    """A registration for its reviewer, masked, with documents, each requirement's state
+    and the full timeline."""
     child = registration.child
     guardian = child.guardian
     return StaffRegistrationDetail(
         **summary_fields(registration),
+        all_verified=all(r.state == "verified" for r in requirements),
+        requirements=[requirement_out(r) for r in requirements],
         child=_child(child),
         guardian=StaffGuardianOut(
             name=pii.mask_name(guardian.name), relation=guardian.relation.value,
@@ -131,3 +159,19 @@ def detail_out(registration: Registration, decisions: list[str]) -> StaffRegistr
             for e in registration.events],
         decisions=decisions,  # type: ignore[arg-type]
     )
+
+
+def batch_out(result: BatchResult) -> BatchApproveOut:
+    """What a batch approval did, with the reason of each skip."""
+    reasons: dict[str, int] = {}
+    for _id, reason in result.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return BatchApproveOut(
+        dry_run=result.dry_run, replayed=result.replayed, approved=len(result.approved),
+        forwarded=len(result.forwarded), skipped=len(result.skipped),
+        approved_ids=result.approved, forwarded_ids=result.forwarded,
+        skipped_items=[BatchSkippedOut(id=i, reason=r,  # type: ignore[arg-type]
+                                       message=SKIP_REASONS[r]) for i, r in result.skipped],
+        skipped_by_reason=reasons,
+        candidates=[BatchCandidateOut(id=i, version=v) for i, v in result.candidates],
+        more=result.more)

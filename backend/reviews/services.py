@@ -10,16 +10,19 @@ in the request's one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
 from sqlalchemy.orm import selectinload
 
 from backend.accounts import scope
 from backend.accounts.models import Role, User
+from backend.audit.models import AuditEvent
 from backend.audit.services import client_fingerprint, record_audit
 from backend.core.db import db, utcnow
 from backend.core.errors import ApiError
@@ -28,6 +31,12 @@ from backend.core.timeutil import local_iso, zone
 from backend.identity.models import Child
 from backend.notices.services import add_notice
 from backend.registrations.models import Basis, Registration, RegistrationStatus
+from backend.registrations.requirements import (
+    Requirement,
+    all_verified,
+    has_category,
+    requirements_of,
+)
 from backend.registrations.transitions import (
     PREFERENTIAL_CATEGORIES,
     Action,
@@ -44,6 +53,7 @@ from backend.schools.models import Region, RegionLevel, School
 from backend.seasons.models import Season
 from backend.uploads import storage
 from backend.uploads.models import Upload
+from backend.verification.services import checks_for_children
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +77,7 @@ class Filters:
     school: str | None = None
     year: int | None = None
     q: str | None = None
+    verified: str | None = None  # "all": every requirement confirmed by a source
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Filters:
@@ -117,11 +128,8 @@ def _resolve_town(user: User, value: str) -> Region:
 
 
 def _has_category(category: str) -> ColumnElement[bool]:
-    # Keys are fixed identifiers, so '"key"' in the JSON text is exact (quotes delimit it)
-    # and the same SQL works on SQLite and PostgreSQL.
     keys = sorted(PREFERENTIAL_CATEGORIES) if category == "preferential" else [category]
-    text = cast(Child.categories, String)
-    return or_(*(text.like(f'%"{key}"%') for key in keys))
+    return or_(*(has_category(key) for key in keys))
 
 
 def _search(q: str) -> ColumnElement[bool]:
@@ -169,6 +177,10 @@ def criteria(user: User, filters: Filters) -> list[ColumnElement[bool]]:
             select(Season.id).where(Season.year == filters.year)))
     if filters.q:
         where.append(_search(filters.q))
+    if filters.verified == "all":
+        where.append(all_verified())
+    elif filters.verified == "needs_documents":
+        where.append(not_(all_verified()))
     return where
 
 
@@ -310,6 +322,26 @@ def _notify(registration: Registration, action: Action, event_id: int,
                page=f"pages/registrations/detail?id={registration.id}")
 
 
+def _decide(user: User, registration: Registration, actor: Actor, decision: str, *,
+            reason_code: str | None, note: str | None, fix_deadline: dt.datetime | None,
+            zone_name: str, now: dt.datetime) -> Action:
+    """One decision through the transition table, compare-and-set, with its timeline steps
+    and the family's notice (sent after the commit); the caller audits it."""
+    version = registration.version
+    if allowed(registration.status, actor, Action.START_REVIEW):
+        # 审核: the first decision on a submitted registration starts the review (one request,
+        # two timeline steps), so the family sees when review began.
+        apply(db.session(), registration, Action.START_REVIEW, actor, actor_user_id=user.id,
+              expected_version=version, now=now)
+        version = registration.version
+    action = review_action(decision, actor, list(registration.child.categories or []))
+    event = apply(db.session(), registration, action, actor, actor_user_id=user.id,
+                  expected_version=version, reason_code=reason_code, note=note,
+                  fix_deadline=fix_deadline, now=now)
+    _notify(registration, action, event.id, reason_code, note, zone_name)
+    return action
+
+
 def review_registration(user: User, registration_id: int, *, decision: str,
                         reason_code: str | None, note: str | None,
                         fix_deadline: dt.datetime | None, expected_status: str,
@@ -331,18 +363,8 @@ def review_registration(user: User, registration_id: int, *, decision: str,
     deadline = _fix_deadline(fix_deadline, now, zone_name) if decision == "return" else None
 
     before = registration.status
-    version = registration.version
-    if allowed(registration.status, actor, Action.START_REVIEW):
-        # 审核: the first decision on a submitted registration starts the review (one request,
-        # two timeline steps), so the family sees when review began.
-        apply(db.session(), registration, Action.START_REVIEW, actor, actor_user_id=user.id,
-              expected_version=version, now=now)
-        version = registration.version
-    action = review_action(decision, actor, categories)
-    event = apply(db.session(), registration, action, actor, actor_user_id=user.id,
-                  expected_version=version, reason_code=reason_code, note=note,
-                  fix_deadline=deadline, now=now)
-    _notify(registration, action, event.id, reason_code, note, zone_name)
+    _decide(user, registration, actor, decision, reason_code=reason_code, note=note,
+            fix_deadline=deadline, zone_name=zone_name, now=now)
     record_audit(db.session, action="registration.review", actor_user_id=user.id,
                  actor_role=user.role.value, object_type="registration",
                  object_id=registration.id,
@@ -353,3 +375,162 @@ def review_registration(user: User, registration_id: int, *, decision: str,
     logger.info("registration reviewed registration_id=%s actor_user_id=%s decision=%s "
                 "status=%s", registration.id, user.id, decision, registration.status.value)
     return registration
+
+
+# --- data checks: requirements, and approving what sources confirmed ----------------------
+
+
+def requirements(registration: Registration) -> list[Requirement]:
+    """Each requirement of the registration: verified by a source, uploaded, or missing."""
+    checks = checks_for_children([registration.child_id]).get(registration.child_id, [])
+    return requirements_of(registration, checks)
+
+
+def all_verified_ids(registration_ids: list[int]) -> set[int]:
+    """Which of these registrations have every requirement confirmed by a source."""
+    if not registration_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Registration.id).join(Child, Registration.child_id == Child.id)
+        .where(Registration.id.in_(registration_ids), all_verified())))
+
+
+MAX_BATCH = 500
+# Why a registration named or found was not approved (code → what the reviewer reads).
+SKIP_REASONS = {
+    "NOT_FOUND": "未找到该报名记录",
+    "STALE_STATE": "该报名已被他人处理或家长已修改",
+    "NOT_ALL_VERIFIED": "尚有材料未经核验，需逐条审核",
+    "OUTSIDE_FILTER": "不在本次筛选范围内",
+    "NOT_REVIEWABLE": "该报名当前状态不能由您通过",
+}
+
+
+@dataclass(frozen=True)
+class BatchFilter:
+    """Which registrations a batch approval is about (always: all verified)."""
+
+    school: str | None = None
+    season_id: int | None = None
+    year: int | None = None
+
+
+@dataclass
+class BatchResult:
+    """What a batch approval did (or, dry run, would do)."""
+
+    approved: list[int]
+    forwarded: list[int]  # special groups a school approved: the bureau reviews them next
+    skipped: list[tuple[int, str]]  # (registration id, reason code)
+    candidates: list[tuple[int, int]]  # (id, version) a dry run would approve
+    more: bool  # more than MAX_BATCH matched: run it again for the rest
+    dry_run: bool = False
+    replayed: bool = False
+
+
+def _approvable(actor: Actor) -> list[RegistrationStatus]:
+    # From the transition table: the statuses this reviewer's approval moves on.
+    return [s for s in RegistrationStatus if "approve" in decisions_for(s, actor, [])]
+
+
+def _batch_key(user: User, idempotency_key: str) -> str:
+    digest = hashlib.sha256(f"{user.id}:{idempotency_key}".encode()).hexdigest()
+    return f"batch-approve:{digest[:50]}"
+
+
+def _replay(event_key: str) -> BatchResult | None:
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_key == event_key))
+    if event is None:
+        return None
+    d = event.details
+    return BatchResult(approved=list(d.get("approved_ids", [])),
+                       forwarded=list(d.get("forwarded_ids", [])),
+                       skipped=[(int(i), str(r)) for i, r in d.get("skipped", [])],
+                       candidates=[], more=bool(d.get("more")), replayed=True)
+
+
+def batch_approve(user: User, where: BatchFilter, *, items: list[tuple[int, int]] | None,
+                  dry_run: bool, note: str | None, idempotency_key: str | None,
+                  client_address: str | None, now: dt.datetime | None = None) -> BatchResult:
+    """Approve the registrations in the caller's scope whose every requirement a source
+    confirmed and that the caller may approve now, each through the transition table
+    (compare-and-set, timeline, notice after the commit), with ONE audit row for the action.
+
+    `items` (id, version) are what the reviewer saw: anything changed since is skipped.
+    A repeat approves nothing twice: approved ones are no longer approvable, and the same
+    Idempotency-Key answers what the first request did.
+    """
+    now = now or utcnow()
+    actor = actor_of(user)
+    event_key = _batch_key(user, idempotency_key) if idempotency_key else None
+    if event_key and not dry_run:
+        replayed = _replay(event_key)
+        if replayed is not None:
+            return replayed
+    filters = Filters(school=where.school, year=where.year, verified="all")
+    season = scope.season(user, where.season_id) if where.season_id is not None else None
+    matching = registrations_query(user, filters).where(
+        Registration.status.in_(_approvable(actor)))
+    if season is not None:
+        matching = matching.where(Registration.season_id == season.id)
+    skipped: list[tuple[int, str]] = []
+    more = False
+    if items is not None:
+        versions = dict(items)
+        # Locked in id order (two batches never wait on each other in a cycle).
+        found = {r.id: r for r in db.session.scalars(
+            select(Registration).where(Registration.id.in_(list(versions)),
+                                       scope.covers_school(user, Registration.school_id))
+            .order_by(Registration.id).with_for_update(of=Registration)
+            .execution_options(populate_existing=True))}
+        eligible = set(db.session.scalars(matching.with_only_columns(Registration.id).where(
+            Registration.id.in_(list(found))).order_by(None)))
+        verified = all_verified_ids(list(found))
+        chosen = []
+        for registration_id in sorted(versions):
+            registration = found.get(registration_id)
+            if registration is None:
+                skipped.append((registration_id, "NOT_FOUND"))
+            elif registration.version != versions[registration_id]:
+                skipped.append((registration_id, "STALE_STATE"))
+            elif registration_id not in verified:
+                skipped.append((registration_id, "NOT_ALL_VERIFIED"))
+            elif registration_id not in eligible:
+                reason = ("NOT_REVIEWABLE" if registration.status not in _approvable(actor)
+                          else "OUTSIDE_FILTER")
+                skipped.append((registration_id, reason))
+            else:
+                chosen.append(registration)
+    else:
+        chosen = list(db.session.scalars(
+            matching.limit(MAX_BATCH + 1).with_for_update(of=Registration)
+            .execution_options(populate_existing=True)))
+        more = len(chosen) > MAX_BATCH
+        chosen = chosen[:MAX_BATCH]
+    if dry_run:
+        return BatchResult(approved=[], forwarded=[], skipped=skipped, more=more, dry_run=True,
+                           candidates=[(r.id, r.version) for r in chosen])
+
+    approved: list[int] = []
+    forwarded: list[int] = []
+    note = (note or "").strip() or None
+    for registration in chosen:
+        # The same move as one approval: a special group's goes on to the bureau (BUREAU_REVIEW).
+        action = _decide(user, registration, actor, "approve", reason_code=None, note=note,
+                         fix_deadline=None, zone_name=registration.school.authority.timezone,
+                         now=now)
+        (forwarded if action is Action.FORWARD else approved).append(registration.id)
+    record_audit(db.session, action="registration.batch_approve", actor_user_id=user.id,
+                 actor_role=user.role.value, object_type="registration_batch",
+                 client_fingerprint=client_fingerprint(client_address), event_key=event_key,
+                 details={"filter": {"verified": "all", **{
+                              k: v for k, v in asdict(where).items() if v is not None}},
+                          "named": len(items) if items is not None else None,
+                          "approved": len(approved), "forwarded": len(forwarded),
+                          "skipped_by_reason": dict(Counter(r for _i, r in skipped)),
+                          "approved_ids": approved, "forwarded_ids": forwarded,
+                          "skipped": [[i, r] for i, r in skipped], "more": more})
+    logger.info("registrations batch-approved actor_user_id=%s approved=%s forwarded=%s "
+                "skipped=%s", user.id, len(approved), len(forwarded), len(skipped))
+    return BatchResult(approved=approved, forwarded=forwarded, skipped=skipped,
+                       candidates=[], more=more)

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.core.db import Base
 
 # The groupings kept per school; "school" itself is the sum of a school's "status" cells.
-DIMENSIONS = ("status", "basis", "category", "town", "day", "hour")
+# "verification": all_verified (every requirement confirmed by a government data source) or
+# needs_documents.
+DIMENSIONS = ("status", "basis", "category", "town", "day", "hour", "verification")
 
 
 class CountSnapshot(Base):
@@ -38,7 +40,8 @@ class RegistrationCount(Base):
     __tablename__ = "registration_counts"
     __table_args__ = (
         CheckConstraint(
-            "dimension IN ('status', 'basis', 'category', 'town', 'day', 'hour')",
+            "dimension IN ('status', 'basis', 'category', 'town', 'day', 'hour', "
+            "'verification')",
             name="known_dimension",
         ),
         CheckConstraint("active >= 0 AND active <= total", name="active_within_total"),
@@ -52,7 +55,7 @@ class RegistrationCount(Base):
         ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True
     )
     # A status or basis value, a category key or "none", a town's region id, a local date
-    # (2024-08-05) or a local hour (2024-08-05T08).
+    # (2024-08-05), a local hour (2024-08-05T08), all_verified or needs_documents.
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     total: Mapped[int]
     # Not rejected and not withdrawn: what counts against the plan.

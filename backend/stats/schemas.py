@@ -69,6 +69,12 @@ class CountItem(BaseModel):
     shortage_level: ShortageLevel | None = Field(
         default=None, description="red: active ≥ seats; yellow: active ≥ the yellow share "
                                   "of seats; green: below; null without a plan")
+    all_verified: int | None = Field(
+        default=None, description="by=school: active registrations whose every required "
+                                  "document a government data source confirmed")
+    needs_documents: int | None = Field(
+        default=None, description="by=school: active registrations with at least one "
+                                  "document for the reviewer to look at")
 
 
 class Totals(BaseModel):

@@ -61,6 +61,7 @@ from backend.registrations.models import (
     Registration,
     RegistrationStatus,
 )
+from backend.registrations.requirements import all_verified
 from backend.registrations.schemas import STATUS_NAMES
 from backend.schools.models import Region, School, SeatPlan
 from backend.seasons.models import Season, SeasonStatus
@@ -90,6 +91,8 @@ STATS_ANSWER_CACHE_SECONDS = 5
 
 NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 NONE_KEY = "none"
+VERIFIED_KEY = "all_verified"  # every requirement confirmed by a government data source
+DOCUMENTS_KEY = "needs_documents"
 INACTIVE = frozenset(s.value for s in INACTIVE_STATUSES)
 BASIS_NAMES = {"hukou": "户籍", "residence": "实际居住地", "residence_permit": "居住证"}
 
@@ -119,7 +122,8 @@ def _utc_hour(dialect: str) -> Any:
 def _count_statement(season_id: int, dialect: str) -> Any:
     """One statement (so one consistent view of the data) with two groupings of the season.
 
-    'z' rows: school × status × basis × zoning region × categories (needs the children);
+    'z' rows: school × status × basis × zoning region × categories × all verified (needs
+    the children and their data checks);
     'h' rows: school × status × UTC hour (the registrations alone).
     """
     status = sql_cast(Registration.status, SqlString)
@@ -129,19 +133,24 @@ def _count_statement(season_id: int, dialect: str) -> Any:
                    Child.hukou_region_id),
                   else_=Child.residence_region_id)
     categories = sql_cast(Child.categories, SqlString)
+    # Every requirement confirmed by a source (registrations.requirements); grouped by its
+    # output name, since the condition's parameters would not repeat in a GROUP BY.
+    verified = case((all_verified(), literal_column(f"'{VERIFIED_KEY}'")),
+                    else_=literal_column(f"'{DOCUMENTS_KEY}'"))
     by_child = (
         select(literal("z").label("part"), Registration.school_id, status.label("status"),
                sql_cast(Registration.basis, SqlString).label("basis"),
                sql_cast(zoning, SqlString).label("a"), categories.label("b"),
-               func.count().label("n"))
+               verified.label("data_checked"), func.count().label("n"))
         .join(Child, Registration.child_id == Child.id)
         .where(Registration.season_id == season_id)
-        .group_by(Registration.school_id, status, Registration.basis, zoning, categories)
+        .group_by(Registration.school_id, status, Registration.basis, zoning, categories,
+                  literal_column("data_checked"))
     )
     hour = _utc_hour(dialect)
     by_hour = (
         select(literal("h"), Registration.school_id, status, sql_cast(null(), SqlString),
-               hour, sql_cast(null(), SqlString), func.count())
+               hour, sql_cast(null(), SqlString), sql_cast(null(), SqlString), func.count())
         .where(Registration.season_id == season_id)
         .group_by(Registration.school_id, status, hour)
     )
@@ -207,11 +216,12 @@ def compute_cells(session: Session, season: Season) -> dict[Cell, tuple[int, int
         cell[1] += active
 
     hours: dict[str, str] = {}
-    for part, school_id, status, basis, a, b, n in _run(session, _count_statement(season.id,
-                                                                                  dialect)):
+    for part, school_id, status, basis, a, b, checked, n in _run(
+            session, _count_statement(season.id, dialect)):
         active = 0 if status in INACTIVE else n
         if part == "z":
             add("status", school_id, status, n, active)
+            add("verification", school_id, checked, n, active)
             add("basis", school_id, basis, n, active)
             town = towns.get(int(a)) if a is not None else None
             add("town", school_id, str(town) if town is not None else NONE_KEY, n, active)
@@ -439,6 +449,7 @@ def _sums(season_id: int, dimension: str, school_id: int | None,
 class SchoolRow:
     """A school with its town, plan and counts in one season (plain values)."""
 
+    id: int
     code: str
     name: str
     type: str
@@ -476,7 +487,7 @@ def school_rows(season: Season, school_id: int | None = None) -> list[SchoolRow]
         plan = ({"classes": classes, "class_size": class_size, "seats": classes * class_size}
                 if classes is not None else None)
         rows.append(SchoolRow(
-            code=code, name=name, type=kind.value, plan=plan, total=total, active=active,
+            id=sid, code=code, name=name, type=kind.value, plan=plan, total=total, active=active,
             town={"code": town_code, "name": town_name} if town_code is not None else None))
     return rows
 
@@ -485,10 +496,23 @@ def _ref(item: School | Region | None) -> dict[str, str] | None:
     return {"code": item.code, "name": item.name} if item is not None else None
 
 
+def _verification(season_id: int, school_id: int | None) -> dict[tuple[int, str], int]:
+    """(school id, all_verified | needs_documents) → active registrations."""
+    stmt = (select(COUNTS.c.school_id, COUNTS.c.key, func.sum(COUNTS.c.active))
+            .where(COUNTS.c.season_id == season_id, COUNTS.c.dimension == "verification")
+            .group_by(COUNTS.c.school_id, COUNTS.c.key))
+    if school_id is not None:
+        stmt = stmt.where(COUNTS.c.school_id == school_id)
+    return {(s, k): int(n) for s, k, n in db.session.execute(stmt)}
+
+
 def _school_items(season: Season, school_id: int | None) -> list[dict[str, Any]]:
+    checked = _verification(season.id, school_id)
     return [{"key": row.code, "label": row.name, "registrations": row.total,
              "active": row.active, "school_type": row.type, "town": row.town,
-             "plan": row.plan, "shortage_level": row.level}
+             "plan": row.plan, "shortage_level": row.level,
+             "all_verified": checked.get((row.id, VERIFIED_KEY), 0),
+             "needs_documents": checked.get((row.id, DOCUMENTS_KEY), 0)}
             for row in school_rows(season, school_id)]
 
 

@@ -129,6 +129,23 @@ def test_validated_constraints_are_in_the_document(client: FlaskClient) -> None:
     assert (ids["items"]["minimum"], ids["items"]["maximum"]) == (1, 2_000_000_000)
 
 
+def test_the_review_requirements_and_the_batch_approval_are_described(
+        client: FlaskClient) -> None:
+    document = _document(client)
+    batch = document["paths"]["/api/v1/admin/registrations/batch-approve"]["post"]
+    assert {"200", "401", "403", "404", "409", "422"} <= set(batch["responses"])
+    assert "Idempotency-Key" in {p["name"] for p in batch.get("parameters", [])}
+    schemas = document["components"]["schemas"]
+    detail = schemas["StaffRegistrationDetail"]["properties"]
+    assert "requirements" in detail
+    state = schemas["RequirementOut"]["properties"]["state"]
+    assert set(state["enum"]) == {"verified", "uploaded", "missing"}
+    listing = document["paths"]["/api/v1/staff/registrations"]["get"]
+    assert "verified" in {p["name"] for p in listing["parameters"]}
+    for code in ("SCHOOL_NOT_FOUND", "SEASON_NOT_FOUND", "IDEMPOTENCY_KEY_INVALID"):
+        assert code in batch["description"]
+
+
 def test_the_data_check_endpoints_name_their_error_codes(client: FlaskClient) -> None:
     paths = _document(client)["paths"]
     ask = paths["/api/v1/me/children/{child_id}/data-checks"]["post"]

@@ -74,7 +74,8 @@ def test_groupings_have_readable_labels_and_local_days(
     assert list(status) == [s.value for s in RegistrationStatus]
     assert status["rejected"] == {"key": "rejected", "label": "未通过", "registrations": 2,
                                   "active": 0, "school_type": None, "town": None,
-                                  "plan": None, "shortage_level": None}
+                                  "plan": None, "shortage_level": None,
+                                  "all_verified": None, "needs_documents": None}
     category = {i["key"]: i for i in _stats(client, admin, "category")["items"]}
     assert category["migrant"]["label"] == "随迁子女"
     assert category["none"]["registrations"] == 6

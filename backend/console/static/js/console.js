@@ -174,7 +174,9 @@
     var initial = new URLSearchParams(location.search);
     if (form) {
       Array.prototype.forEach.call(form.elements, function (input) {
-        if (input.name && initial.has(input.name)) input.value = initial.get(input.name);
+        if (!input.name) return;
+        if (input.type === "checkbox") input.checked = initial.get(input.name) === input.value;
+        else if (initial.has(input.name)) input.value = initial.get(input.name);
       });
     }
     state.page = parseInt(initial.get("page") || "1", 10) || 1;

@@ -49,6 +49,11 @@
       { title: "招生计划", class: "num", render: function (r) { return r.plan ? r.plan.classes + " 班 × " + r.plan.class_size + " 人 = " + r.plan.seats : "未设置"; } },
       { title: "报名（全部）", class: "num", render: function (r) { return el("span", { "data-testid": "school-registrations-" + r.key }, number(r.registrations)); } },
       { title: "有效报名", class: "num", render: function (r) { return el("span", { "data-testid": "school-active-" + r.key }, number(r.active)); } },
+      { title: "已核验 / 需看材料", class: "num", render: function (r) {
+        // 有效报名中：全部材料已由政府数据核验的 / 仍需审核人查看材料的
+        return el("span", { "data-testid": "school-verified-" + r.key, title: "全部已核验 / 需查看材料" },
+          number(r.all_verified || 0), " / ", number(r.needs_documents || 0));
+      } },
       { title: "计划占用", render: function (r) {
         if (!r.plan) return el("span", { class: "muted" }, "—");
         var percent = r.plan.seats ? Math.round(r.active * 100 / r.plan.seats) : 0;

@@ -35,6 +35,7 @@
       { title: "报名依据", render: function (r) { return r.basis_name; } },
       { title: "特殊群体", render: function (r) { return r.categories.length ? r.categories.map(function (c) { return C.tag(CATEGORIES[c] || c, "purple"); }) : el("span", { class: "muted" }, "—"); } },
       { title: "片区", render: function (r) { return r.out_of_zone ? C.tag("片区外", "orange") : C.tag("片区内", "green"); } },
+      { title: "材料核验", render: function (r) { return r.all_verified ? C.tag("全部已核验", "green") : el("span", { class: "muted" }, "需查看材料"); } },
       { title: "乡镇", render: function (r) { return r.town ? r.town.name : "—"; } },
       { title: "状态", render: function (r) { return el("span", null, C.statusTag(r.status, r.status_name), r.needs_bureau_review && OPEN.indexOf(r.status) >= 0 ? C.tag("需教育局复核", "purple") : null); } },
       { title: "提交时间", render: function (r) { return C.time(r.submitted_at); } },
@@ -108,6 +109,70 @@
       zoom);
     return el("div", { class: "docs" }, buttons, el("div", { class: "viewer" }, tools, stage));
   }
+
+  /* --- each required document: verified by a source, uploaded (and why), or missing --- */
+  var STATES = { verified: ["已核验", "green"], uploaded: ["已上传材料", "blue"], missing: ["缺少材料", "red"] };
+  var CHECK_STATES = { pending: "正在核验", unavailable: "核验服务暂不可用", not_found: "未查到记录", mismatch: "信息不一致" };
+
+  function requirementLine(q) {
+    var v = q.verification;
+    var state = STATES[q.state];
+    var line = el("li", { "data-testid": "requirement-" + q.kind, "data-state": q.state },
+      el("div", null, C.tag(state[0], state[1]), " ", el("strong", null, q.name)));
+    if (q.state === "verified" && v) {
+      // 已由户籍信息核验 · 参考号 … · 时间
+      line.appendChild(el("div", { class: "muted", "data-testid": "requirement-source-" + q.kind },
+        "已由" + v.fact_name + "核验" + (v.source ? "（" + v.source + "）" : "") +
+        " · 参考号 " + (v.reference || "—") + " · " + C.time(v.checked_at, true)));
+    } else if (v && v.status !== "confirmed") {
+      line.appendChild(el("div", { class: "why", "data-testid": "requirement-reason-" + q.kind },
+        v.fact_name + "核验未通过：" + (v.reason || CHECK_STATES[v.status] || v.status) +
+        (q.state === "uploaded" ? "，家长因此上传了材料，请查看" : "")));
+    } else if (q.state === "uploaded") {
+      line.appendChild(el("div", { class: "muted" }, "未经政府数据核验，请查看上传的材料"));
+    }
+    return line;
+  }
+
+  function requirementList(r) {
+    if (!r.requirements || !r.requirements.length) return el("p", { class: "muted" }, "无");
+    return el("ul", { class: "requirements", "data-testid": "requirements" }, r.requirements.map(requirementLine));
+  }
+
+  /* --- 批量通过: the all-verified registrations of the current filter ------------------- */
+  function batchFilter() {
+    var p = list.params();
+    var body = { verified: "all" };
+    if (p.school) body.school = p.school;
+    if (p.year) body.year = parseInt(p.year, 10);
+    return body;
+  }
+
+  function batchApprove() {
+    var filter = batchFilter();
+    C.api("POST", "/api/v1/admin/registrations/batch-approve", Object.assign({ dry_run: true }, filter)).then(function (preview) {
+      var count = preview.candidates.length;
+      if (!count) { C.toast("当前范围内没有可批量通过的报名（须全部材料已核验且待审核）"); return; }
+      var range = C.role === "bureau_admin" ? (filter.school ? "所选学校" : "全县") : "本校";
+      var text = "将通过 " + count + " 条报名：" + range + "待审核报名中全部材料已由政府数据核验的（其他筛选条件不适用）" +
+        (preview.more ? "（本次最多 500 条，其余可再次操作）" : "") +
+        "。特殊群体报名按规定仍须教育局复核。每条都会记入办理记录并通知家长。确定吗？";
+      // One key per confirmation: a repeated click or a retry approves nothing twice.
+      var key = "batch-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+      C.confirm("批量通过（全部已核验）", text, function () {
+        return C.api("POST", "/api/v1/admin/registrations/batch-approve",
+          Object.assign({ items: preview.candidates }, filter), { headers: { "Idempotency-Key": key } }).then(function (done) {
+          var message = "已通过 " + done.approved + " 条";
+          if (done.forwarded) message += "，转教育局复核 " + done.forwarded + " 条";
+          if (done.skipped) message += "，跳过 " + done.skipped + " 条（" + done.skipped_items.slice(0, 3).map(function (s) { return s.id + "：" + s.message; }).join("；") + "）";
+          C.toast(message, "success");
+          list.load();
+        });
+      }, { label: "确认通过 " + count + " 条" });
+    }).catch(C.fail);
+  }
+
+  document.getElementById("batch-approve").addEventListener("click", batchApprove);
 
   /* --- the audited "show full ID" ----------------------------------------------------- */
   function reveal(registration, box) {
@@ -234,6 +299,8 @@
       revealBox,
       el("h4", { class: "section-title" }, "户籍与居住地"),
       C.desc([["户籍地", address(r.hukou)], ["实际居住地", address(r.residence)]]),
+      el("h4", { class: "section-title" }, "材料核验"),
+      requirementList(r),
       el("h4", { class: "section-title" }, "证明材料"),
       viewer(r),
       el("h4", { class: "section-title" }, "办理记录"),
