@@ -481,3 +481,22 @@ def test_the_bureau_batch_approves_the_verified_demo_family_only(
     db.session.expire_all()
     assert verified.status.value == "approved"
     assert mismatch.status.value == "submitted"
+
+
+def test_regions_loaded_under_their_earlier_codes_are_renamed(session: Any) -> None:
+    load_demo_data()
+    db.session.flush()
+    town = db.session.scalar(select(Region).where(Region.code == "141124100000"))
+    village = db.session.scalar(select(Region).where(Region.code == "141124100201"))
+    assert town is not None and village is not None
+    # As a database seeded before the codes changed holds them.
+    town.code, village.code = "LX-LQ", "LX-LQ-005"
+    db.session.flush()
+    before = _counts()
+
+    load_demo_data()
+    db.session.flush()
+    assert _counts() == before
+    assert (town.code, village.code) == ("141124100000", "141124100201")
+    assert db.session.scalar(select(func.count()).select_from(Region).where(
+        Region.code.like("LX-%"))) == 0
