@@ -14,7 +14,15 @@ API_VERSION = "1.0.0"
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding individual settings."""
-    from backend import accounts, admission, cli, models, notices, registrations  # noqa: F401 - models: every table
+    from backend import (  # noqa: F401 - models: every table
+        accounts,
+        admission,
+        cli,
+        models,
+        notices,
+        registrations,
+        verification,
+    )
     from backend.accounts.routes import bp as accounts_bp
     from backend.admission.routes import bp as admission_bp
     from backend.announcements.routes import bp as announcements_bp
@@ -69,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     accounts.init_app(app)
     registrations.init_app(app)
+    verification.init_app(app)
     admission.init_app(app)
     notices.init_app(app)
     app.before_request(reject_control_characters)

@@ -1,7 +1,9 @@
 """`scripts/server`: the whole platform on one machine, with demo data, for newcomers.
 
 Starts (and stops on Ctrl-C) an embedded Redis when REDIS_URL is unset, the WeChat
-simulator when WECHAT_API_BASE_URL is unset, the queue worker and the API (gunicorn).
+simulator when WECHAT_API_BASE_URL is unset, the government data simulator (with the demo
+county's GOVDATA_SOURCES pointing at it) when GOVDATA_SOURCES is unset, the queue worker and
+the API (gunicorn).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import requests
 
 from backend.config import DEFAULT_WECHAT_APPID, INSTANCE_DIR, load_settings
 from backend.core.redis import EmbeddedRedis
+from backend.demo.families import COUNTY_CODE
+from backend.govdata.settings import simulator_sources
+from backend.govdata.simulator import DEFAULT_APP_KEY, DEFAULT_APP_SECRET
 
 
 def _port_free(port: int) -> bool:
@@ -45,11 +50,22 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], what: str, timeout: f
     raise SystemExit(f"{what} did not answer at {url} within {timeout:.0f} s")
 
 
+def _start_simulator(children: list[tuple[str, subprocess.Popen[bytes]]], what: str,
+                     module: str, port: int, env: dict[str, str]) -> None:
+    """Start a simulator on a loopback port (stopped with the rest) and wait for it."""
+    process = subprocess.Popen([sys.executable, "-m", module, "--host", "127.0.0.1",
+                                "--port", str(port)], env=env)
+    children.append((what, process))
+    _wait_http(f"http://127.0.0.1:{port}/sim/health", process, what)
+
+
 def main() -> None:
     """Bring everything up, print where it is, and wait for Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run the platform with demo data.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--sim-port", type=int, default=int(os.environ.get("SIM_PORT", "8090")))
+    parser.add_argument("--gov-sim-port", type=int,
+                        default=int(os.environ.get("GOV_SIM_PORT", "8091")))
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     args = parser.parse_args()
 
@@ -62,12 +78,16 @@ def main() -> None:
     # The simulator stands in for WeChat only while no real credentials are configured.
     use_simulator = not env.get("WECHAT_API_BASE_URL") and (
         settings["WECHAT_APPID"] == DEFAULT_WECHAT_APPID)
-    for port, what in ((args.port, "API"), (args.sim_port, "simulator")):
-        if what == "simulator" and not use_simulator:
+    # Likewise the government data simulator, while no data-sharing platform is configured.
+    use_gov_simulator = not env.get("GOVDATA_SOURCES")
+    ports = [(args.port, "API", "port"), (args.sim_port, "simulator", "sim-port"),
+             (args.gov_sim_port, "government data simulator", "gov-sim-port")]
+    for port, what, option in ports:
+        if (what == "simulator" and not use_simulator) or (
+                what == "government data simulator" and not use_gov_simulator):
             continue
         if not _port_free(port):
-            raise SystemExit(f"port {port} for the {what} is in use; pass "
-                             f"--{'port' if what == 'API' else 'sim-port'} N")
+            raise SystemExit(f"port {port} for the {what} is in use; pass --{option} N")
 
     def shutdown(*_: object) -> None:
         for name, process in reversed(children):
@@ -96,12 +116,17 @@ def main() -> None:
             # Credentials travel in the environment, not in argv where `ps` shows them.
             env.setdefault("WECHAT_APPID", settings["WECHAT_APPID"])
             env.setdefault("WECHAT_SECRET", settings["WECHAT_SECRET"])
-            simulator = subprocess.Popen([
-                sys.executable, "-m", "backend.wechat.simulator", "--host", "127.0.0.1",
-                "--port", str(args.sim_port),
-            ], env=env)
-            children.append(("WeChat simulator", simulator))
-            _wait_http(sim_url + "sim/health", simulator, "WeChat simulator")
+            _start_simulator(children, "WeChat simulator", "backend.wechat.simulator",
+                             args.sim_port, env)
+
+        gov_sim_url = ""
+        if use_gov_simulator:
+            gov_sim_url = f"http://127.0.0.1:{args.gov_sim_port}/"
+            env["GOVDATA_SOURCES"] = simulator_sources(gov_sim_url, COUNTY_CODE)
+            env.setdefault("GOVDATA_SIM_APP_KEY", DEFAULT_APP_KEY)
+            env.setdefault("GOVDATA_SIM_APP_SECRET", DEFAULT_APP_SECRET)
+            _start_simulator(children, "government data simulator",
+                             "backend.govdata.simulator", args.gov_sim_port, env)
 
         # The same CLI commands an operator uses: migrate, then (re)load the demo data.
         flask = [sys.executable, "-m", "flask", "--app", "backend"]
@@ -130,6 +155,11 @@ def main() -> None:
         print(f"  Health         {api_url}healthz   {api_url}readyz")
         if sim_url:
             print(f"  WeChat sim     {sim_url}   (control: {sim_url}sim/...)")
+        if gov_sim_url:
+            print(f"  Gov data sim   {gov_sim_url}   (GOVDATA_SOURCES {COUNTY_CODE}, app key "
+                  f"{DEFAULT_APP_KEY}; control: {gov_sim_url}sim/...)")
+        else:
+            print("  Gov data       GOVDATA_SOURCES (as configured)")
         print(f"  Database       {env['DATABASE_URL'].split('@')[-1]}")
         redis_note = f"embedded ({env['REDIS_URL']})" if embedded else "REDIS_URL"
         print(f"  Redis          {redis_note}")

@@ -247,6 +247,19 @@ def test_production_refuses_plain_http_and_demo_keys_for_government_sources(
     check_govdata({"APP_ENV": "development", "GOVDATA_SOURCES": raw})
 
 
+def test_production_refuses_what_the_development_server_points_at_the_simulator() -> None:
+    from backend.govdata.settings import simulator_sources
+
+    # Even over https, the simulator's demo key and secret are refused.
+    raw = simulator_sources("https://gxpt.example.gov.cn/gateway", "141124")
+    with pytest.raises(ConfigError, match="not the simulator's"):
+        check_govdata({**SAFE_PRODUCTION, "GOVDATA_SOURCES": raw})
+    with pytest.raises(ConfigError, match="must use https"):
+        check_govdata({**SAFE_PRODUCTION, "GOVDATA_SOURCES": simulator_sources(
+            "http://127.0.0.1:8091/", "141124")})
+    check_govdata({"APP_ENV": "development", "GOVDATA_SOURCES": raw})
+
+
 def test_create_app_refuses_unusable_government_sources() -> None:
     with pytest.raises(ConfigError, match="GOVDATA_SOURCES"):
         create_app({"GOVDATA_SOURCES": json.dumps({"141124": {"facts": ["household"]}})})

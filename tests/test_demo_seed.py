@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from backend.accounts.models import Role, User
 from backend.authorities.models import EducationAuthority
 from backend.core.db import Base, db
+from backend.demo.data_checks import MISMATCH_OPENID, VERIFIED_OPENID
 from backend.demo.seed import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -23,10 +24,14 @@ from backend.demo.seed import (
     staff_password,
     staff_username,
 )
+from backend.identity.models import Child, Guardian
+from backend.registrations.models import Registration
 from backend.schools.models import Region, RegionLevel, School, SchoolType, SchoolZone, SeatPlan
 from backend.seasons.models import Season, SeasonPhase, SeasonStatus
 from backend.seasons.services import current_season, season_state
+from backend.verification.consent import DATA_CHECK_CONSENT_VERSION
 from tests.conftest import bearer
+from tests.govdata.conftest import _reset_gov_sim, gov_sim, govdata_config  # noqa: F401
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MODELS: tuple[type[Base], ...] = (
@@ -354,10 +359,10 @@ def test_school_catalogue_over_http(session: Any, client: FlaskClient) -> None:
 
     detail = client.get("/api/v1/schools/LX003").get_json()
     assert detail["type"] == "private"
-    assert {z["code"] for z in detail["zone"]} == {"LX-LQ-001", "LX-LQ-002"}
+    assert {z["code"] for z in detail["zone"]} == {"141124100001", "141124100003"}
 
     regions = client.get("/api/v1/regions?authority=linxian").get_json()["items"]
-    assert regions[0]["code"].startswith("LX-")
+    assert regions[0]["code"] == "141124100000"
     assert sum(len(t["villages"]) for t in regions) == summary.villages
 
 
@@ -377,3 +382,121 @@ def test_every_demo_village_finds_its_zoned_school(session: Any, client: FlaskCl
         shared += len(schools) > 1
     # 公民同招: somewhere a family can choose the private school as well.
     assert shared >= 1
+
+
+# --- the families whose documents government data checked ---------------------------------
+
+
+@pytest.fixture()
+def gov_sources(app: Flask, govdata_config: Callable[..., dict[str, str]],  # noqa: F811
+                monkeypatch: pytest.MonkeyPatch) -> None:
+    """GOVDATA_SOURCES points the demo county at the simulator, as scripts/server sets it."""
+    monkeypatch.setitem(app.config, "GOVDATA_SOURCES", govdata_config()["GOVDATA_SOURCES"])
+
+
+def _registration_of(openid: str) -> Registration | None:
+    return db.session.scalar(select(Registration).join(Child).join(Guardian).join(
+        User, User.id == Guardian.user_id).where(User.openid == openid))
+
+
+def _checks_view(client: FlaskClient, login_parent: Callable[..., dict[str, Any]],
+                 openid: str) -> dict[str, Any]:
+    login = login_parent(openid)
+    children = client.get("/api/v1/me/children", headers=bearer(login["token"])).get_json()
+    child_id = children["items"][0]["id"]
+    response = client.get(f"/api/v1/me/children/{child_id}/data-checks",
+                          headers=bearer(login["token"]))
+    assert response.status_code == 200
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def test_the_demo_family_registered_with_zero_uploads(
+    session: Any, client: FlaskClient, gov_sources: None, gov_sim: Any,  # noqa: F811
+    login_parent: Callable[..., dict[str, Any]],
+) -> None:
+    summary = load_demo_data()
+    db.session.flush()
+
+    registration = _registration_of(VERIFIED_OPENID)
+    assert registration is not None
+    assert registration.uploads == []
+    assert registration.status.value == "submitted"
+    assert registration.school.code == "LX001"  # 城关社区, the record's region, is its zone
+    view = _checks_view(client, login_parent, VERIFIED_OPENID)
+    assert view["consent"]["version"] == DATA_CHECK_CONSENT_VERSION
+    assert {c["fact"]: c["status"] for c in view["checks"]} == {
+        "household": "confirmed", "birth": "confirmed", "property": "confirmed"}
+    assert "LX001" in {s["code"] for p in view["zoning"] for s in p["schools"]}
+    # Asked over HTTP, through the same service the worker uses.
+    assert {q["endpoint"] for q in gov_sim.queries()} == {"household", "birth", "property"}
+    assert any("0 upload(s)" in note for note in summary.data_checks)
+
+    mismatch = _registration_of(MISMATCH_OPENID)
+    assert mismatch is not None
+    assert [u.kind.value for u in mismatch.uploads] == ["hukou_book"]
+    view = _checks_view(client, login_parent, MISMATCH_OPENID)
+    household = next(c for c in view["checks"] if c["fact"] == "household")
+    assert household["status"] == "mismatch"
+    assert "姓名" in household["message"] and "请上传户口簿" in household["message"]
+
+    # A second run asks nothing again and registers nobody twice.
+    asked = len(gov_sim.queries())
+    again = load_demo_data()
+    db.session.flush()
+    assert len(gov_sim.queries()) == asked
+    assert "registrations" not in again.created
+
+
+def test_without_a_source_the_seed_says_the_checks_were_not_asked(session: Any) -> None:
+    summary = load_demo_data()
+    db.session.flush()
+
+    assert _registration_of(VERIFIED_OPENID) is None
+    mismatch = _registration_of(MISMATCH_OPENID)
+    assert mismatch is not None and len(mismatch.uploads) == 1
+    assert any("NOT registered" in note and "not asked" in note
+               for note in summary.data_checks)
+    assert "seed-demo again" in summary.describe()
+
+
+def test_the_bureau_batch_approves_the_verified_demo_family_only(
+    session: Any, client: FlaskClient, gov_sources: None, gov_sim: Any,  # noqa: F811
+    login_staff: Callable[[str, str], dict[str, Any]],
+) -> None:
+    load_demo_data()
+    db.session.flush()
+    verified, mismatch = _registration_of(VERIFIED_OPENID), _registration_of(MISMATCH_OPENID)
+    assert verified is not None and mismatch is not None
+    admin = bearer(login_staff(ADMIN_USERNAME, ADMIN_PASSWORD)["token"])
+
+    detail = client.get(f"/api/v1/staff/registrations/{mismatch.id}", headers=admin).get_json()
+    hukou = next(r for r in detail["requirements"] if r["kind"] == "hukou_book")
+    assert hukou["state"] == "uploaded"
+    assert "姓名" in hukou["verification"]["reason"]
+
+    response = client.post("/api/v1/admin/registrations/batch-approve",
+                           json={"verified": "all"}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["approved_ids"] == [verified.id]
+    db.session.expire_all()
+    assert verified.status.value == "approved"
+    assert mismatch.status.value == "submitted"
+
+
+def test_regions_loaded_under_their_earlier_codes_are_renamed(session: Any) -> None:
+    load_demo_data()
+    db.session.flush()
+    town = db.session.scalar(select(Region).where(Region.code == "141124100000"))
+    village = db.session.scalar(select(Region).where(Region.code == "141124100201"))
+    assert town is not None and village is not None
+    # As a database seeded before the codes changed holds them.
+    town.code, village.code = "LX-LQ", "LX-LQ-005"
+    db.session.flush()
+    before = _counts()
+
+    load_demo_data()
+    db.session.flush()
+    assert _counts() == before
+    assert (town.code, village.code) == ("141124100000", "141124100201")
+    assert db.session.scalar(select(func.count()).select_from(Region).where(
+        Region.code.like("LX-%"))) == 0

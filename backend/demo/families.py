@@ -83,15 +83,6 @@ def _id_number(birth: dt.date, seq: int, male: bool) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def _document_image(label: str) -> bytes:
-    image = Image.new("RGB", (480, 320), (246, 241, 228))
-    ImageDraw.Draw(image).rectangle((16, 16, 464, 304), outline=(180, 60, 50), width=4)
-    ImageDraw.Draw(image).text((40, 140), label, fill=(60, 60, 60))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def load_demo_families(season: Season, now: dt.datetime) -> FamilyCounts:
     """Families with registrations at the sample season's public schools (idempotent)."""
     counts = FamilyCounts()
@@ -125,53 +116,81 @@ def _public_zones(authority_id: int) -> list[tuple[School, int]]:
     return list(first.values())
 
 
-def _family(n: int, openid: str, season: Season, school: School, village_id: int,
-            now: dt.datetime) -> None:
-    surname = SURNAMES[n % len(SURNAMES)]
+def add_family(openid: str, *, guardian_name: str, guardian_number: str, relation: Relation,
+               phone: str, child_name: str, child_number: str, birth: dt.date, male: bool,
+               region_id: int, address: str) -> tuple[User, Child]:
+    """A parent account with its binding and one child, added in the mini-program with the
+    consent to store the child's data ticked."""
     user = User(role=Role.PARENT, openid=openid)
     db.session.add(user)
     db.session.flush()
-    parent_number = _id_number(dt.date(1988 + n % 8, 1 + n % 12, 1 + n % 27), n, n % 2 == 0)
-    phone = f"1380000{n:04d}"
     guardian = Guardian(
-        user_id=user.id, name=f"{surname}{GIVEN[(n + 3) % len(GIVEN)]}",
-        document_type=DocumentType.RESIDENT_ID,
-        id_number_enc=pii.encrypt(parent_number, "guardian.id_number"),
-        id_number_index=pii.blind_index(parent_number, "guardian.id_number"),
-        relation=Relation.MOTHER if n % 2 else Relation.FATHER,
+        user_id=user.id, name=guardian_name, document_type=DocumentType.RESIDENT_ID,
+        id_number_enc=pii.encrypt(guardian_number, "guardian.id_number"),
+        id_number_index=pii.blind_index(guardian_number, "guardian.id_number"),
+        relation=relation,
         phone_enc=pii.encrypt(phone, "guardian.phone"),
         phone_index=pii.blind_index(phone, "guardian.phone"),
     )
     db.session.add(guardian)
     db.session.flush()
-    # Six years old by the cutoff: born within the year before it.
-    birth = season.age_cutoff - dt.timedelta(days=15 + (n * 7) % 340)
-    male = n % 2 == 0
-    number = _id_number(birth, n + 7, male)
     child = Child(
-        guardian_id=guardian.id, name=f"{surname}{GIVEN[n % len(GIVEN)]}",
-        document_type=DocumentType.RESIDENT_ID,
-        id_number_enc=pii.encrypt(number, "child.id_number"),
-        id_number_index=pii.blind_index(number, "child.id_number"),
-        birth_date=birth, sex=Sex.MALE if male else Sex.FEMALE, hukou_region_id=village_id,
-        hukou_address="示例村1号",
-        # The demo families added their children in the mini-program, ticking the consent.
+        guardian_id=guardian.id, name=child_name, document_type=DocumentType.RESIDENT_ID,
+        id_number_enc=pii.encrypt(child_number, "child.id_number"),
+        id_number_index=pii.blind_index(child_number, "child.id_number"),
+        birth_date=birth, sex=Sex.MALE if male else Sex.FEMALE, hukou_region_id=region_id,
+        hukou_address=address,
         consent=ConsentGiven(ConsentChannel.MINI_PROGRAM).record(guardian.id),
     )
     db.session.add(child)
     db.session.flush()
-    upload = create_upload(user.id, UploadKind.HUKOU_BOOK, _document_image("HUKOU SAMPLE"))
-    submitted_at = now - dt.timedelta(hours=2 + n)
+    return user, child
+
+
+def submitted_registration(season: Season, child: Child, school: School, user: User, *,
+                           ticket: str, submitted_at: dt.datetime) -> Registration:
+    """A registration as the worker writes it from a submission (status submitted)."""
     registration = Registration(
         season_id=season.id, child_id=child.id, school_id=school.id,
         submitted_by_user_id=user.id, basis=Basis.HUKOU, out_of_zone=False,
-        ticket=f"TDEMO{n:05d}", status=RegistrationStatus.SUBMITTED,
+        ticket=ticket, status=RegistrationStatus.SUBMITTED,
         created_at=submitted_at, updated_at=submitted_at,
     )
-    registration.uploads = [upload]
     registration.events.append(RegistrationEvent(
         status=RegistrationStatus.SUBMITTED, occurred_at=submitted_at,
         actor_user_id=user.id, actor_role="parent"))
+    return registration
+
+
+def document_image(label: str) -> bytes:
+    """A placeholder photo of a document (PNG)."""
+    image = Image.new("RGB", (480, 320), (246, 241, 228))
+    ImageDraw.Draw(image).rectangle((16, 16, 464, 304), outline=(180, 60, 50), width=4)
+    ImageDraw.Draw(image).text((40, 140), label, fill=(60, 60, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _family(n: int, openid: str, season: Season, school: School, village_id: int,
+            now: dt.datetime) -> None:
+    surname = SURNAMES[n % len(SURNAMES)]
+    # Six years old by the cutoff: born within the year before it.
+    birth = season.age_cutoff - dt.timedelta(days=15 + (n * 7) % 340)
+    male = n % 2 == 0
+    user, child = add_family(
+        openid, guardian_name=f"{surname}{GIVEN[(n + 3) % len(GIVEN)]}",
+        guardian_number=_id_number(dt.date(1988 + n % 8, 1 + n % 12, 1 + n % 27), n,
+                                   n % 2 == 0),
+        relation=Relation.MOTHER if n % 2 else Relation.FATHER, phone=f"1380000{n:04d}",
+        child_name=f"{surname}{GIVEN[n % len(GIVEN)]}",
+        child_number=_id_number(birth, n + 7, male), birth=birth, male=male,
+        region_id=village_id, address="示例村1号")
+    upload = create_upload(user.id, UploadKind.HUKOU_BOOK, document_image("HUKOU SAMPLE"))
+    submitted_at = now - dt.timedelta(hours=2 + n)
+    registration = submitted_registration(season, child, school, user,
+                                          ticket=f"TDEMO{n:05d}", submitted_at=submitted_at)
+    registration.uploads = [upload]
     for step, status in enumerate(JOURNEYS[n % len(JOURNEYS)], start=1):
         returned = status is RegistrationStatus.RETURNED
         registration.events.append(RegistrationEvent(

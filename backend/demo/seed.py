@@ -25,6 +25,7 @@ from backend.accounts.passwords import hash_password
 from backend.authorities.models import EducationAuthority
 from backend.core.db import Base, db, utcnow
 from backend.core.timeutil import local_datetime, zone
+from backend.demo.data_checks import load_checked_families
 from backend.demo.families import load_demo_families
 from backend.schools.models import Region, RegionLevel, School, SchoolType, SchoolZone, SeatPlan
 from backend.seasons.models import Season, SeasonPhase, SeasonStatus
@@ -80,11 +81,13 @@ REGISTRATION_KEY = "registration"
 
 @dataclass(frozen=True)
 class RegionSpec:
-    """A sample village or community under a town."""
+    """A sample village or community under a town; `legacy` is the code it had before the
+    demo used 统计用区划代码-form codes (a re-run renames it instead of adding a twin)."""
 
     code: str
     name: str
     level: RegionLevel = RegionLevel.VILLAGE
+    legacy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,29 +97,38 @@ class TownSpec:
     code: str
     name: str
     regions: tuple[RegionSpec, ...]
+    legacy: str | None = None
 
 
-def _villages(prefix: str, count: int) -> tuple[RegionSpec, ...]:
+def _villages(town: str, legacy: str, count: int) -> tuple[RegionSpec, ...]:
     numerals = "一二三四五"
-    return tuple(RegionSpec(f"{prefix}-{i + 1:03d}", f"示例{numerals[i]}村") for i in range(count))
+    return tuple(RegionSpec(f"{town[:9]}{201 + i:03d}", f"示例{numerals[i]}村",
+                            legacy=f"{legacy}-{i + 1:03d}") for i in range(count))
 
 
+# Codes have the form of the 12-digit 统计用区划代码 (the county 141124, a town's three digits,
+# then 0xx for communities and 2xx for villages; a town ends in 000), as government data
+# records give them, so a record's region code finds its zoned school. The town digits and
+# the villages are invented; the simulator's demo records (backend/govdata/simulator.py) live
+# in 城关社区 and 南关社区 of 临泉镇 and in 白文镇's first village.
 TOWNS: tuple[TownSpec, ...] = (
     # 临泉镇 is the county seat: mostly urban communities.
-    TownSpec("LX-LQ", "临泉镇", (
-        RegionSpec("LX-LQ-001", "东关社区（示例）", RegionLevel.COMMUNITY),
-        RegionSpec("LX-LQ-002", "西关社区（示例）", RegionLevel.COMMUNITY),
-        RegionSpec("LX-LQ-003", "南关社区（示例）", RegionLevel.COMMUNITY),
-        RegionSpec("LX-LQ-004", "北关社区（示例）", RegionLevel.COMMUNITY),
-        RegionSpec("LX-LQ-005", "示例一村"),
-    )),
-    TownSpec("LX-BW", "白文镇", _villages("LX-BW", 4)),
-    TownSpec("LX-CZ", "城庄镇", _villages("LX-CZ", 3)),
-    TownSpec("LX-TB", "兔坂镇", _villages("LX-TB", 3)),
-    TownSpec("LX-KH", "克虎镇", _villages("LX-KH", 3)),
-    TownSpec("LX-SJ", "三交镇", _villages("LX-SJ", 3)),
-    TownSpec("LX-QK", "碛口镇", _villages("LX-QK", 3)),
+    TownSpec("141124100000", "临泉镇", (
+        RegionSpec("141124100001", "城关社区（示例）", RegionLevel.COMMUNITY, "LX-LQ-001"),
+        RegionSpec("141124100002", "南关社区（示例）", RegionLevel.COMMUNITY, "LX-LQ-003"),
+        RegionSpec("141124100003", "西关社区（示例）", RegionLevel.COMMUNITY, "LX-LQ-002"),
+        RegionSpec("141124100004", "北关社区（示例）", RegionLevel.COMMUNITY, "LX-LQ-004"),
+        RegionSpec("141124100201", "示例一村", legacy="LX-LQ-005"),
+    ), "LX-LQ"),
+    TownSpec("141124104000", "白文镇", _villages("141124104000", "LX-BW", 4), "LX-BW"),
+    TownSpec("141124105000", "城庄镇", _villages("141124105000", "LX-CZ", 3), "LX-CZ"),
+    TownSpec("141124106000", "兔坂镇", _villages("141124106000", "LX-TB", 3), "LX-TB"),
+    TownSpec("141124107000", "克虎镇", _villages("141124107000", "LX-KH", 3), "LX-KH"),
+    TownSpec("141124108000", "三交镇", _villages("141124108000", "LX-SJ", 3), "LX-SJ"),
+    TownSpec("141124109000", "碛口镇", _villages("141124109000", "LX-QK", 3), "LX-QK"),
 )
+# Region codes by a short name, for the school zones below.
+LQ, BW, CZ, TB, KH, SJ, QK = (t.code[:9] for t in TOWNS)
 
 
 @dataclass(frozen=True)
@@ -136,26 +148,26 @@ class SchoolSpec:
 # overlaps two 临泉镇 communities (公民同招: families there may choose either).
 # Class sizes stay within 30–45 (45 is the cap for grade one).
 SCHOOLS: tuple[SchoolSpec, ...] = (
-    SchoolSpec("LX001", "临泉镇第一小学（示例）", SchoolType.PUBLIC, "LX-LQ",
-               ("LX-LQ-001", "LX-LQ-003", "LX-LQ-005"), 6, 45),
-    SchoolSpec("LX002", "临泉镇第二小学（示例）", SchoolType.PUBLIC, "LX-LQ",
-               ("LX-LQ-002", "LX-LQ-004"), 5, 45),
-    SchoolSpec("LX003", "临泉镇民办小学（示例）", SchoolType.PRIVATE, "LX-LQ",
-               ("LX-LQ-001", "LX-LQ-002"), 2, 40),
-    SchoolSpec("LX004", "白文镇中心小学（示例）", SchoolType.PUBLIC, "LX-BW",
-               ("LX-BW-001", "LX-BW-002"), 3, 40),
-    SchoolSpec("LX005", "白文镇第二小学（示例）", SchoolType.PUBLIC, "LX-BW",
-               ("LX-BW-003", "LX-BW-004"), 1, 30),
-    SchoolSpec("LX006", "城庄镇中心小学（示例）", SchoolType.PUBLIC, "LX-CZ",
-               ("LX-CZ-001", "LX-CZ-002", "LX-CZ-003"), 2, 35),
-    SchoolSpec("LX007", "兔坂镇中心小学（示例）", SchoolType.PUBLIC, "LX-TB",
-               ("LX-TB-001", "LX-TB-002", "LX-TB-003"), 2, 38),
-    SchoolSpec("LX008", "克虎镇中心小学（示例）", SchoolType.PUBLIC, "LX-KH",
-               ("LX-KH-001", "LX-KH-002", "LX-KH-003"), 2, 36),
-    SchoolSpec("LX009", "三交镇中心小学（示例）", SchoolType.PUBLIC, "LX-SJ",
-               ("LX-SJ-001", "LX-SJ-002", "LX-SJ-003"), 3, 42),
-    SchoolSpec("LX010", "碛口镇中心小学（示例）", SchoolType.PUBLIC, "LX-QK",
-               ("LX-QK-001", "LX-QK-002", "LX-QK-003"), 1, 32),
+    SchoolSpec("LX001", "临泉镇第一小学（示例）", SchoolType.PUBLIC, f"{LQ}000",
+               (f"{LQ}001", f"{LQ}002", f"{LQ}201"), 6, 45),
+    SchoolSpec("LX002", "临泉镇第二小学（示例）", SchoolType.PUBLIC, f"{LQ}000",
+               (f"{LQ}003", f"{LQ}004"), 5, 45),
+    SchoolSpec("LX003", "临泉镇民办小学（示例）", SchoolType.PRIVATE, f"{LQ}000",
+               (f"{LQ}001", f"{LQ}003"), 2, 40),
+    SchoolSpec("LX004", "白文镇中心小学（示例）", SchoolType.PUBLIC, f"{BW}000",
+               (f"{BW}201", f"{BW}202"), 3, 40),
+    SchoolSpec("LX005", "白文镇第二小学（示例）", SchoolType.PUBLIC, f"{BW}000",
+               (f"{BW}203", f"{BW}204"), 1, 30),
+    SchoolSpec("LX006", "城庄镇中心小学（示例）", SchoolType.PUBLIC, f"{CZ}000",
+               (f"{CZ}201", f"{CZ}202", f"{CZ}203"), 2, 35),
+    SchoolSpec("LX007", "兔坂镇中心小学（示例）", SchoolType.PUBLIC, f"{TB}000",
+               (f"{TB}201", f"{TB}202", f"{TB}203"), 2, 38),
+    SchoolSpec("LX008", "克虎镇中心小学（示例）", SchoolType.PUBLIC, f"{KH}000",
+               (f"{KH}201", f"{KH}202", f"{KH}203"), 2, 36),
+    SchoolSpec("LX009", "三交镇中心小学（示例）", SchoolType.PUBLIC, f"{SJ}000",
+               (f"{SJ}201", f"{SJ}202", f"{SJ}203"), 3, 42),
+    SchoolSpec("LX010", "碛口镇中心小学（示例）", SchoolType.PUBLIC, f"{QK}000",
+               (f"{QK}201", f"{QK}202", f"{QK}203"), 1, 32),
 )
 
 REQUIRED_MATERIALS: dict[str, list[str]] = {
@@ -221,6 +233,7 @@ class DemoSummary:
     towns: int = 0
     villages: int = 0
     schools: int = 0
+    data_checks: list[str] = field(default_factory=list)
 
     def count(self, bucket: dict[str, int], kind: str) -> None:
         """Add one to a created/updated counter."""
@@ -257,6 +270,10 @@ class DemoSummary:
             note = "" if account.created else f"  ({EXISTING_ACCOUNT_NOTE})"
             lines.append(f"  - {account.username} [{account.role}{school}] "
                          f"password: {account.password}{note}")
+        if self.data_checks:
+            lines.append("Government data checks (demo families; log in with these openids "
+                         "through the WeChat simulator):")
+            lines += [f"  - {note}" for note in self.data_checks]
         lines.append(f"Created: {counts(self.created)}")
         lines.append(f"Updated: {counts(self.updated)}")
         return "\n".join(lines)
@@ -352,6 +369,7 @@ class _Loader:
         """Towns and their sample villages/communities, by code."""
         by_code: dict[str, Region] = {}
         for town_spec in TOWNS:
+            self._rename_legacy(town_spec.code, town_spec.legacy)
             town = self._upsert(Region, "regions", {"code": town_spec.code}, {
                 "authority_id": authority.id, "name": town_spec.name,
                 "level": RegionLevel.TOWN, "parent_id": None, "is_sample": True,
@@ -359,6 +377,7 @@ class _Loader:
             db.session.flush()
             by_code[town.code] = town
             for spec in town_spec.regions:
+                self._rename_legacy(spec.code, spec.legacy)
                 by_code[spec.code] = self._upsert(Region, "regions", {"code": spec.code}, {
                     "authority_id": authority.id, "name": spec.name, "level": spec.level,
                     "parent_id": town.id, "is_sample": True,
@@ -367,6 +386,18 @@ class _Loader:
             self.summary.villages += len(town_spec.regions)
         db.session.flush()
         return by_code
+
+    def _rename_legacy(self, code: str, legacy: str | None) -> None:
+        """A region loaded under its earlier demo code takes its new one (families and zones
+        keep pointing at it)."""
+        if legacy is None or db.session.scalar(select(Region.id).where(Region.code == code)):
+            return
+        row = db.session.scalar(select(Region).where(Region.code == legacy,
+                                                     Region.is_sample.is_(True)))
+        if row is not None:
+            row.code = code
+            db.session.flush()
+            self.summary.count(self.summary.updated, "regions")
 
     def schools(self, authority: EducationAuthority,
                 regions: dict[str, Region]) -> list[tuple[School, SchoolSpec]]:
@@ -522,4 +553,11 @@ def load_demo_data(now: dt.datetime | None = None) -> DemoSummary:
     for kind in ("families", "registrations", "announcements"):
         if getattr(families, kind):
             loader.summary.created[kind] = getattr(families, kind)
+    # Two more whose documents government data checked (GOVDATA_SOURCES, the simulator).
+    checked = load_checked_families(sample, now)
+    for kind in ("families", "registrations"):
+        if getattr(checked, kind):
+            loader.summary.created[kind] = (loader.summary.created.get(kind, 0)
+                                            + getattr(checked, kind))
+    loader.summary.data_checks = checked.notes
     return loader.summary

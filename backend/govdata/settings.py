@@ -136,3 +136,13 @@ def production_problems(platforms: dict[str, PlatformConfig]) -> list[str]:
                             "and secret, not the simulator's")
     return problems
 
+
+
+def simulator_sources(base_url: str, authority_code: str) -> str:
+    """GOVDATA_SOURCES pointing one authority at the simulator with its demo app key and
+    secret (the development server; production refuses these keys)."""
+    from backend.govdata.simulator import DEFAULT_APP_KEY, DEFAULT_APP_SECRET
+
+    return json.dumps({authority_code: {
+        "base_url": base_url.rstrip("/"), "app_key": DEFAULT_APP_KEY,
+        "app_secret": DEFAULT_APP_SECRET, "facts": [fact.value for fact in Fact]}})

@@ -17,6 +17,15 @@ _signals = Namespace()
 #: A child was added or its details changed. kwargs: child_ids (list[int]), added (bool).
 child_changed = _signals.signal("child-changed")
 
+#: A child's details that data checks ask about changed (sent after the change, inside the
+#: transaction). kwargs: child_id (int), fields (frozenset[str] of CHECKED_DETAILS),
+#: user_id (int: the account that changed them).
+child_details_changed = _signals.signal("child-details-changed")
+
+#: The details `child_details_changed` names: the name, the household region (户籍), the
+#: region lived in, and the residence permit (ID number and birth date cannot change).
+CHECKED_DETAILS = frozenset({"name", "hukou_region", "residence_region", "residence_permit"})
+
 #: A binding moved to another account, with the family's children and documents: after a
 #: dispute, or when a family claims what a school registered for it at the counter (代报名).
 #: kwargs: old_user_id, new_user_id (int), child_ids (list[int]).

@@ -24,7 +24,12 @@ from backend.identity import kept_phone
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES
 from backend.identity.consent import CONSENT_VERSION
 from backend.identity.documents import ParsedDocument, parse_document
-from backend.identity.events import binding_transferred, child_changed, child_edit_asked
+from backend.identity.events import (
+    binding_transferred,
+    child_changed,
+    child_details_changed,
+    child_edit_asked,
+)
 from backend.identity.models import (
     Child,
     ConsentChannel,
@@ -361,6 +366,7 @@ def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
     if answered_yes(child_edit_asked.send(child)):
         raise ApiError(409, "CHILD_LOCKED", "该儿童已提交报名，请通过“修改报名信息”办理")
     child_changed.send(child_ids=[child.id], added=False)
+    checked_before = _checked_details(child)
     if changes.get("name"):
         child.name = changes["name"].strip()
     if changes.get("hukou"):
@@ -388,7 +394,25 @@ def update_child(user: User, child_id: int, changes: dict[str, Any]) -> Child:
             # A number not sent is kept: no form can show the stored one to send it back.
             child.disability = {**child.disability,
                                 "certificate_number_enc": before["certificate_number_enc"]}
+    after = _checked_details(child)
+    changed = frozenset(name for name, value in after.items() if checked_before[name] != value)
+    if changed:
+        # Data checks asked with the old details no longer vouch for the new ones.
+        child_details_changed.send(child_id=child.id, fields=changed, user_id=user.id)
     return child
+
+
+def _checked_details(child: Child) -> dict[str, object]:
+    """What data checks send about a child (events.CHECKED_DETAILS), comparable (the permit
+    number decrypted: its ciphertext differs on every save)."""
+    permit = child.residence_permit
+    return {
+        "name": child.name, "hukou_region": child.hukou_region_id,
+        "residence_region": child.residence_region_id,
+        "residence_permit": None if not permit else (
+            pii.decrypt(permit["number_enc"], PERMIT_NUMBER), permit.get("issued_on"),
+            permit.get("expires_on")),
+    }
 
 
 # --- disputes (one ID number bound to someone else's account) ---------------------------

@@ -63,6 +63,15 @@ _DEFAULT_REASONS = {
     CheckStatus.NOT_FOUND: "未查到相关记录",
     CheckStatus.MISMATCH: "登记信息与记录不一致",
 }
+# Which of the child's details (identity.events.CHECKED_DETAILS, plus "guardian" for the
+# binding) each fact's question carries: see `_subject`.
+FACT_INPUTS: dict[Fact, frozenset[str]] = {
+    Fact.HOUSEHOLD: frozenset({"name", "hukou_region", "guardian"}),
+    Fact.BIRTH: frozenset({"name", "guardian"}),
+    Fact.PROPERTY: frozenset({"hukou_region", "residence_region", "guardian"}),
+    Fact.RESIDENCE_PERMIT: frozenset({"hukou_region", "residence_region", "residence_permit",
+                                      "guardian"}),
+}
 # Facts whose record says where the family lives: the zoned school can be proposed.
 ADDRESS_FACTS = (Fact.HOUSEHOLD, Fact.PROPERTY)
 
@@ -147,6 +156,48 @@ def ask_checks(user: User, child_id: int, *, version: str | None, agreed: bool |
     logger.info("data checks asked user_id=%s child_id=%s facts=%s channel=%s", user.id,
                 child.id, ",".join(f.value for f in queued) or "-", channel.value)
     return child
+
+
+def ask_again(child: Child, fields: frozenset[str], *, actor_user_id: int | None,
+              actor_role: str) -> list[Fact]:
+    """The checks whose question used one of the changed details go back to pending (no
+    longer standing in for a document) and, if the consent stands, are queued again after
+    the commit; a check that no longer applies (a permit removed) is dropped. The facts
+    queued."""
+    affected = [fact for fact, inputs in FACT_INPUTS.items() if inputs & fields]
+    current = {c.fact: c for c in db.session.scalars(select(DataCheck).where(
+        DataCheck.child_id == child.id, DataCheck.fact.in_(affected)).with_for_update())}
+    consented = latest_consent(db.session, child.id) is not None
+    wanted = facts_to_ask(child) if consented else []
+    now = utcnow()
+    queued: list[Fact] = []
+    for fact in affected:
+        check = current.get(fact)
+        if fact not in applicable_facts(child):
+            if check is not None:
+                db.session.delete(check)
+            continue
+        if check is None and fact not in wanted:
+            continue
+        if check is None:
+            check = DataCheck(child_id=child.id, fact=fact, attempts=0)
+            db.session.add(check)
+        check.status = CheckStatus.PENDING
+        check.reference = check.reason = check.address = check.region_code = None
+        check.checked_at = None
+        check.attempts = 0
+        check.next_attempt_at = None
+        if fact in wanted:
+            check.next_attempt_at = now + LEASE  # a lost message is queued again
+            queued.append(fact)
+    db.session.flush()
+    if queued:
+        enqueue_after_commit(CHECK_JOB, {
+            "child_id": child.id, "facts": [f.value for f in queued],
+            "actor_user_id": actor_user_id, "actor_role": actor_role})
+    logger.info("data checks reset child_id=%s details=%s queued=%s", child.id,
+                ",".join(sorted(fields)), ",".join(f.value for f in queued) or "-")
+    return queued
 
 
 def latest_consent(session: AnySession, child_id: int) -> DataCheckConsent | None:

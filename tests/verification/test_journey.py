@@ -333,3 +333,92 @@ def test_a_source_that_times_out_is_waited_for_once_per_batch(
         DataCheck.child_id.in_([family["child"].id, second.id]))).all()
     assert [c.status for c in households] == [CheckStatus.UNAVAILABLE] * 2
     assert all(c.next_attempt_at is not None for c in households)
+
+
+def _patch(client: FlaskClient, family: dict[str, Any], **changes: Any) -> None:
+    response = client.patch(f"/api/v1/me/children/{family['child'].id}", json=changes,
+                            headers=bearer(family["token"]))
+    assert response.status_code == 200, response.get_json()
+
+
+def _all_confirmed(client: FlaskClient, family: dict[str, Any], gov_sim: Any) -> int:
+    """The family's records, its consent, the worker's answers; the queries made so far."""
+    _records(gov_sim, family)
+    _consent(client, family)
+    _worker().run_once()
+    assert set(_statuses(_view(client, family)).values()) == {"confirmed"}
+    return len(gov_sim.queries())
+
+
+def test_an_edited_name_is_checked_again_before_it_counts(
+    client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
+) -> None:
+    asked = _all_confirmed(client, family, gov_sim)
+
+    # The name the records were checked with changes: household and birth no longer vouch.
+    _patch(client, family, name="张小改")
+    view = _view(client, family)
+    assert _statuses(view) == {"household": "pending", "birth": "pending",
+                               "property": "confirmed"}
+    assert len(gov_sim.queries()) == asked  # asked in the worker, after the commit
+    refused = _submit(client, family, county["school"], [], "verify-edit-001")
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "UPLOADS_MISSING"
+
+    _worker().run_once()
+    assert {q["endpoint"] for q in gov_sim.queries()[asked:]} == {"household", "birth"}
+    view = _view(client, family)
+    assert _statuses(view)["household"] == "mismatch"
+    household = next(c for c in view["checks"] if c["fact"] == "household")
+    assert "姓名" in household["message"]
+
+    # Back to the name on record: confirmed again, and it counts at the intake again.
+    _patch(client, family, name="张小示")
+    _worker().run_once()
+    assert set(_statuses(_view(client, family)).values()) == {"confirmed"}
+    accepted = _submit(client, family, county["school"], [], "verify-edit-002")
+    assert accepted.status_code == 202, accepted.get_json()
+
+
+def test_an_edit_without_a_consent_resets_but_asks_nothing(
+    client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
+) -> None:
+    asked = _all_confirmed(client, family, gov_sim)
+    other = make_region(county["authority"], level=RegionLevel.VILLAGE,
+                        parent=county["village"].parent, code="141124190002")
+    # The consent is withdrawn (its text replaced): a change is not asked about.
+    db.session.execute(update(verification_jobs.services.DataCheckConsent).values(
+        version="2000-1"))
+    _patch(client, family, hukou={"region_code": other.code, "address": "示例村2号"})
+    checks = {c.fact.value: c for c in checks_for_children([family["child"].id])[
+        family["child"].id]}
+    assert {f: c.status for f, c in checks.items()} == {
+        "household": CheckStatus.PENDING, "property": CheckStatus.PENDING,
+        "birth": CheckStatus.CONFIRMED}
+    assert checks["household"].next_attempt_at is None
+    assert checks["household"].region_code is None and checks["household"].address is None
+    _worker().run_once()
+    verification_jobs.retry_due_checks()
+    _worker().run_once()
+    assert len(gov_sim.queries()) == asked
+
+
+def test_a_binding_moved_to_another_account_is_checked_again(
+    client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
+    login_parent: Callable[..., dict[str, Any]],
+) -> None:
+    from backend.core.db import commit
+    from backend.identity.services import transfer_binding
+
+    asked = _all_confirmed(client, family, gov_sim)
+    claimant = login_parent()
+
+    transfer_binding(family["child"].guardian, claimant["user"]["id"])
+    commit()  # the request's commit: the checks are queued after it
+    child_id = family["child"].id
+    assert {c.status for c in checks_for_children([child_id])[child_id]} == {
+        CheckStatus.PENDING}
+    _worker().run_once()
+    assert len(gov_sim.queries()) == asked + 3
+    assert {c.status for c in checks_for_children([child_id])[child_id]} == {
+        CheckStatus.CONFIRMED}
