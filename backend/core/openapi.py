@@ -138,9 +138,9 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
             declared = [(name, description, True) for name, description in meta.headers] + [
                 (name, description, False) for name, description in meta.optional_headers
             ] if meta else []
-            for name, description, required in declared:
+            for name, description, needed in declared:
                 operation["parameters"].append({"name": name, "in": "header",
-                                                "required": required,
+                                                "required": needed,
                                                 "description": description,
                                                 "schema": {"type": "string"}})
             if meta and meta.query is not None:
