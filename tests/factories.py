@@ -132,10 +132,12 @@ def make_parent(openid: str | None = None) -> User:
 
 
 def make_guardian(user: User | None = None, *, id_number: str | None = None,
-                  name: str = "张示例", phone: str | None = "13800000001") -> Any:
-    """A bound guardian with encrypted ID number and phone."""
+                  name: str = "张示例", phone: str | None = "13800000001",
+                  face_verified: bool = False) -> Any:
+    """A bound guardian with encrypted ID number and phone (face-verified: as after WeChat's
+    人脸核身)."""
     from backend.core import pii
-    from backend.identity.models import DocumentType, Guardian, Relation
+    from backend.identity.models import DocumentType, Guardian, Relation, VerificationLevel
 
     user = user or make_parent()
     number = id_number or make_id_number(dt.date(1990, 5, 1), 900 + next(_seq) % 90)
@@ -147,6 +149,9 @@ def make_guardian(user: User | None = None, *, id_number: str | None = None,
         phone_enc=pii.encrypt(phone, "guardian.phone") if phone else None,
         phone_index=pii.blind_index(phone, "guardian.phone") if phone else None,
     )
+    if face_verified:
+        guardian.verification = VerificationLevel.FACE_VERIFIED
+        guardian.verified_at = dt.datetime.now(dt.UTC)
     db.session.add(guardian)
     db.session.flush()
     return guardian

@@ -209,7 +209,7 @@ def test_government_sources_are_read_from_json_or_a_file(tmp_path: Any) -> None:
     ("sources", "complaint"),
     [
         ("{not json", "not valid JSON"),
-        ("/no/such/govdata.json", "no file at"),
+        ("/no/such/govdata.json", "no such file"),
         ("[]", "JSON object"),
         (json.dumps({"1411": GOVDATA_SPEC}), "6-digit authority codes"),
         (json.dumps({"141124": "x"}), "must be an object"),
@@ -229,6 +229,14 @@ def test_government_sources_are_read_from_json_or_a_file(tmp_path: Any) -> None:
 def test_unusable_government_sources_are_refused(sources: str, complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint):
         check_govdata(load_settings({"GOVDATA_SOURCES": sources}))
+
+
+def test_a_misquoted_government_sources_value_is_not_echoed() -> None:
+    # e.g. the JSON quoted once more in an env file: the error must not print the secret.
+    raw = "'" + json.dumps({"141124": {**GOVDATA_SPEC, "app_secret": "s3cret-value"}}) + "'"
+    with pytest.raises(ConfigError) as refused:
+        check_govdata(load_settings({"GOVDATA_SOURCES": raw}))
+    assert "s3cret-value" not in str(refused.value)
 
 
 @pytest.mark.parametrize(

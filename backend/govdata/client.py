@@ -116,10 +116,13 @@ class GatewaySource(Source):
             result = answer
         else:
             data, request_id = answer
-            if data.get("match") is True:
+            match = data.get("match")
+            if match is True:
                 result = self.interpret(data, subject, request_id)
-            else:
+            elif match is False:
                 result = self.mismatch(list(data.get("mismatchFields") or []), request_id)
+            else:  # an answer we cannot read says nothing about the family: ask again later
+                result = self.unavailable(REASON_UNREADABLE, request_id, why="no match field")
         logger.info("govdata answer fact=%s outcome=%s authority=%s request_id=%s",
                     self.fact.value, result.outcome.value, self.platform.authority_code,
                     result.reference)

@@ -45,8 +45,9 @@ def read_sources_text(raw: str | None) -> str:
         return raw
     path = Path(raw)
     if not path.is_file():
-        raise ValueError(f"GOVDATA_SOURCES must be a JSON object or the path of a JSON file; "
-                         f"no file at {raw!r}")
+        # Not the value itself: it may be the JSON with an app secret, mis-quoted.
+        raise ValueError("GOVDATA_SOURCES must be a JSON object or the path of a JSON file; "
+                         "it is neither (no such file)")
     return path.read_text(encoding="utf-8")
 
 

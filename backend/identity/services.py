@@ -488,6 +488,8 @@ def transfer_binding(guardian: Guardian, new_user_id: int) -> int:
 
     previous_user_id = guardian.user_id
     guardian.user_id = new_user_id
+    # A face check proved the earlier account's holder was this person, not the new one's.
+    current_verifier().on_bind(guardian)
     transfer_uploads(previous_user_id, new_user_id)
     binding_transferred.send(old_user_id=previous_user_id, new_user_id=new_user_id,
                              child_ids=[c.id for c in guardian.children])

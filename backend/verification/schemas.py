@@ -63,7 +63,8 @@ class ZoningProposalOut(BaseModel):
     fact: FactName
     region_code: str
     region_name: str
-    address: str | None
+    # Never the record's address: the family knows where it lives, and an account that
+    # typed someone else's details must not learn where that person is registered.
     schools: list[ProposedSchoolOut]
 
 

@@ -40,13 +40,11 @@ def check_out(check: DataCheck) -> DataCheckOut:
 def family_view_out(view: FamilyView) -> DataChecksOut:
     """The family's view of one child's checks."""
     consent = view.consent
-    addresses = {c.fact: c.address for c in view.checks}
     zoning = []
     for proposal in view.zoning:
         fact: Any = proposal.fact.value
         zoning.append(ZoningProposalOut(
             fact=fact, region_code=proposal.region_code, region_name=proposal.region_name,
-            address=addresses.get(proposal.fact),
             schools=[ProposedSchoolOut(code=s.code, name=s.name,
                                        type=s.type.value)
                      for s in proposal.schools]))

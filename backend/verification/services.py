@@ -23,7 +23,7 @@ from backend.core.errors import ApiError
 from backend.core.jobs import enqueue_after_commit
 from backend.govdata.sources import Fact, Outcome, Result, Source, Subject
 from backend.identity import services as identity_services
-from backend.identity.models import Child, DocumentType
+from backend.identity.models import Child, DocumentType, VerificationLevel
 from backend.schools.models import School
 from backend.schools.services import zoned_schools
 from backend.uploads.models import UploadKind
@@ -83,14 +83,22 @@ def sources(division_code: str) -> dict[Fact, Source]:
     return sources_for(division_code)
 
 
+ANSWERED = (CheckStatus.CONFIRMED, CheckStatus.NOT_FOUND, CheckStatus.MISMATCH)
+
+
 def applicable_facts(child: Child) -> list[Fact]:
     """What may be asked about this child: household and birth for a child with a resident
-    ID, property for a guardian with one, the residence permit when the child has one."""
+    ID; property for a guardian with one whose binding WeChat's 人脸核身 confirmed, and then
+    the residence permit when the child has one."""
     found: list[Fact] = []
     if child.document_type is DocumentType.RESIDENT_ID and child.id_number_enc:
         found += [Fact.HOUSEHOLD, Fact.BIRTH]
     guardian = child.guardian
-    if guardian.document_type is DocumentType.RESIDENT_ID and guardian.id_number_enc:
+    # The guardian's own records (property, residence permit) are asked about the person
+    # the account claims to be: only once a face check showed it is that person, never on
+    # a self-declared binding (anyone can type someone else's name and number).
+    if (guardian.document_type is DocumentType.RESIDENT_ID and guardian.id_number_enc
+            and guardian.verification is VerificationLevel.FACE_VERIFIED):
         found.append(Fact.PROPERTY)
     if child.residence_permit and Fact.PROPERTY in found:  # the permit is the guardian's
         found.append(Fact.RESIDENCE_PERMIT)
@@ -142,9 +150,13 @@ def ask_checks(user: User, child_id: int, *, version: str | None, agreed: bool |
             check = DataCheck(child_id=child.id, fact=fact, status=CheckStatus.PENDING,
                               attempts=0)
             db.session.add(check)
-        elif (check.status is CheckStatus.PENDING and check.next_attempt_at is not None
-              and check.next_attempt_at > now):
-            continue  # already queued: asking twice queries nothing twice
+        elif check.status in ANSWERED:
+            # Answered already: consenting again asks nothing again (a change of the
+            # child's details is what asks again, `ask_again`), so no family can spend the
+            # county's query quota by repeating its consent.
+            continue
+        elif check.next_attempt_at is not None and check.next_attempt_at > now:
+            continue  # queued, or waiting for its retry: asking twice queries nothing twice
         # Kept until answered: a message lost on the way is queued again by the chore.
         check.next_attempt_at = now + LEASE
         queued.append(fact)
@@ -167,7 +179,7 @@ def ask_again(child: Child, fields: frozenset[str], *, actor_user_id: int | None
     affected = [fact for fact, inputs in FACT_INPUTS.items() if inputs & fields]
     current = {c.fact: c for c in db.session.scalars(select(DataCheck).where(
         DataCheck.child_id == child.id, DataCheck.fact.in_(affected)).with_for_update())}
-    consented = latest_consent(db.session, child.id) is not None
+    consented = latest_consent(db.session, child) is not None
     wanted = facts_to_ask(child) if consented else []
     now = utcnow()
     queued: list[Fact] = []
@@ -200,10 +212,13 @@ def ask_again(child: Child, fields: frozenset[str], *, actor_user_id: int | None
     return queued
 
 
-def latest_consent(session: AnySession, child_id: int) -> DataCheckConsent | None:
-    """The child's latest data-check consent to the current text, if any."""
+def latest_consent(session: AnySession, child: Child) -> DataCheckConsent | None:
+    """The child's latest data-check consent to the current text given by the account that
+    holds the child now (after a binding moves, the earlier account's consent no longer
+    counts: the new holder must consent), if any."""
     return session.scalar(select(DataCheckConsent).where(
-        DataCheckConsent.child_id == child_id,
+        DataCheckConsent.child_id == child.id,
+        DataCheckConsent.user_id == child.guardian.user_id,
         DataCheckConsent.version == DATA_CHECK_CONSENT_VERSION,
     ).order_by(DataCheckConsent.id.desc()).limit(1))
 
@@ -248,6 +263,12 @@ def retry_delay(attempts: int, retry_after: int | None) -> dt.timedelta:
 
 
 def _record(check: DataCheck, result: Result) -> None:
+    if result.outcome is Outcome.UNAVAILABLE and check.status is CheckStatus.CONFIRMED:
+        # A source that is down says nothing new: the confirmation stands (a change of the
+        # child's details is what resets it, `ask_again`).
+        check.attempts += 1
+        check.next_attempt_at = None
+        return
     check.status = CheckStatus(result.outcome.value)
     check.source = result.source[:100]
     check.reference = result.reference[:100] if result.reference else None
@@ -263,6 +284,13 @@ def _record(check: DataCheck, result: Result) -> None:
     check.next_attempt_at = None
 
 
+def _release(checks: dict[Fact, DataCheck], facts: list[str]) -> None:
+    for check in checks.values():
+        if check.fact.value in facts and check.status in (CheckStatus.PENDING,
+                                                          CheckStatus.UNAVAILABLE):
+            check.next_attempt_at = None
+
+
 def run_checks(session: Session, child_id: int, facts: list[str], *,
                actor_user_id: int | None, actor_role: str,
                down: dict[tuple[str, Fact], Result] | None = None) -> bool:
@@ -275,15 +303,19 @@ def run_checks(session: Session, child_id: int, facts: list[str], *,
     child = session.get(Child, child_id)
     if child is None:
         return False
-    if latest_consent(session, child_id) is None:
+    checks = {c.fact: c for c in session.scalars(select(DataCheck).where(
+        DataCheck.child_id == child_id).with_for_update())}
+    if latest_consent(session, child) is None:
         # Never a query without the family's recorded consent to the current text.
         logger.warning("data checks skipped, no consent child_id=%s", child_id)
+        _release(checks, facts)
         return False
     division = child.hukou_region.authority.division_code
     configured = sources(division)
     wanted = [f for f in applicable_facts(child) if f.value in facts and f in configured]
-    checks = {c.fact: c for c in session.scalars(select(DataCheck).where(
-        DataCheck.child_id == child_id).with_for_update())}
+    # What was asked for but cannot be asked now waits for a new consent or a change, not
+    # for the retry chore (which would claim it again every lease, for ever).
+    _release(checks, [f for f in facts if f not in {w.value for w in wanted}])
     down = {} if down is None else down
     for fact in wanted:
         check = checks.get(fact)
@@ -292,6 +324,8 @@ def run_checks(session: Session, child_id: int, facts: list[str], *,
             session.add(check)
         known_down = down.get((division, fact))
         if known_down is not None:
+            if check.status is CheckStatus.CONFIRMED:
+                continue  # the confirmation stands while the source is down
             check.status = CheckStatus.UNAVAILABLE
             check.next_attempt_at = utcnow() + retry_delay(check.attempts or 1,
                                                            known_down.retry_after)
@@ -442,7 +476,7 @@ def family_view(user: User, child_id: int) -> FamilyView:
     """One of the caller's children's checks (404 for anyone else's)."""
     child = identity_services.get_child(user, child_id)
     checks = checks_for_children([child.id]).get(child.id, [])
-    return FamilyView(child=child, consent=latest_consent(db.session, child.id),
+    return FamilyView(child=child, consent=latest_consent(db.session, child),
                       checks=checks, zoning=zoning_proposals(checks))
 
 

@@ -103,8 +103,9 @@ def family(client: FlaskClient, login_parent: Callable[..., dict[str, Any]],
     login = login_parent()
     guardian_number = make_id_number(dt.date(1990, 5, 1), 931, male=False)
     child_number = make_id_number(BIRTH, 941)
+    # Face-verified (WeChat 人脸核身): the guardian's own records (property) may be asked.
     guardian = make_guardian(db.session.get(User, login["user"]["id"]),
-                             id_number=guardian_number)
+                             id_number=guardian_number, face_verified=True)
     child = make_child(guardian, county["village"], birth=BIRTH, id_number=child_number)
     return {"token": login["token"], "user_id": login["user"]["id"], "child": child,
             "child_number": child_number, "guardian_number": guardian_number}
@@ -201,6 +202,8 @@ def test_confirmed_facts_let_a_family_submit_without_uploads(
     assert view["consent"]["channel"] == "mini_program"
     # 划片: the zoned school for the household address, as a proposal.
     zoned = {p["fact"]: [s["code"] for s in p["schools"]] for p in view["zoning"]}
+    # The region and its schools, never the address the record holds.
+    assert all("address" not in p for p in view["zoning"])
     assert zoned["household"] == [county["school"].code]
 
     # The requirements for this child say which documents need no upload.
@@ -350,6 +353,37 @@ def _all_confirmed(client: FlaskClient, family: dict[str, Any], gov_sim: Any) ->
     return len(gov_sim.queries())
 
 
+def test_consenting_again_asks_nothing_again(
+    client: FlaskClient, family: dict[str, Any], gov_sim: Any,
+) -> None:
+    # Answered checks are not asked again on a repeated consent: no family can spend the
+    # county's query quota by ticking the box again.
+    asked = _all_confirmed(client, family, gov_sim)
+    assert _consent(client, family).status_code == 202
+    _worker().run_once()
+    verification_jobs.retry_due_checks()
+    _worker().run_once()
+    assert len(gov_sim.queries()) == asked
+
+
+def test_a_self_declared_guardian_gets_no_query_about_the_guardians_own_records(
+    client: FlaskClient, county: dict[str, Any], gov_sim: Any,
+    login_parent: Callable[..., dict[str, Any]],
+) -> None:
+    # Anyone can type another person's name and ID number: the guardian's own records
+    # (property) are asked only after WeChat's 人脸核身 confirmed the binding.
+    login = login_parent()
+    guardian = make_guardian(db.session.get(User, login["user"]["id"]),
+                             id_number=make_id_number(dt.date(1990, 5, 1), 937, male=False))
+    child = make_child(guardian, county["village"], birth=BIRTH,
+                       id_number=make_id_number(BIRTH, 947))
+    family = {"token": login["token"], "child": child}
+    assert _consent(client, family).status_code == 202
+    _worker().run_once()
+    assert {q["endpoint"] for q in gov_sim.queries()} == {"household", "birth"}
+    assert "property" not in _statuses(_view(client, family))
+
+
 def test_an_edited_name_is_checked_again_before_it_counts(
     client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
 ) -> None:
@@ -403,7 +437,7 @@ def test_an_edit_without_a_consent_resets_but_asks_nothing(
     assert len(gov_sim.queries()) == asked
 
 
-def test_a_binding_moved_to_another_account_is_checked_again(
+def test_a_binding_moved_to_another_account_waits_for_the_new_holders_consent(
     client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
     login_parent: Callable[..., dict[str, Any]],
 ) -> None:
@@ -414,11 +448,19 @@ def test_a_binding_moved_to_another_account_is_checked_again(
     claimant = login_parent()
 
     transfer_binding(family["child"].guardian, claimant["user"]["id"])
-    commit()  # the request's commit: the checks are queued after it
+    commit()  # the request's commit: what follows it runs after
     child_id = family["child"].id
+    # The confirmations were about the earlier account's declarations: they stand in for
+    # nothing now, and the earlier account's consent does not let anyone ask again.
     assert {c.status for c in checks_for_children([child_id])[child_id]} == {
         CheckStatus.PENDING}
     _worker().run_once()
-    assert len(gov_sim.queries()) == asked + 3
-    assert {c.status for c in checks_for_children([child_id])[child_id]} == {
-        CheckStatus.CONFIRMED}
+    verification_jobs.retry_due_checks()
+    _worker().run_once()
+    assert len(gov_sim.queries()) == asked
+    # The new holder consents: its child's records are asked (its own binding is not
+    # face-verified yet, so not its property).
+    answer = _consent(client, {"child": family["child"], "token": claimant["token"]})
+    assert answer.status_code == 202
+    _worker().run_once()
+    assert {q["endpoint"] for q in gov_sim.queries()[asked:]} == {"household", "birth"}
