@@ -89,7 +89,9 @@ DEFAULT_RATE_PER_SECOND = 20.0
 DEFAULT_TIMEOUT_FAULT_SECONDS = 10.0
 MAX_FAULT_SECONDS = 120.0
 QUERY_LOG_LIMIT = 10_000
-FAULT_KINDS = frozenset({"timeout", "error", "rate_limit"})
+# garbled: a success answer without the field that says whether the record matches (a
+# gateway that changed its format).
+FAULT_KINDS = frozenset({"timeout", "error", "rate_limit", "garbled"})
 
 _ID_NUMBER = re.compile(r"\d{17}[\dX]")
 _REGION_CODE = re.compile(r"\d{12}")
@@ -473,6 +475,8 @@ def _answer(endpoint: str, handler: Callable[[Mapping[str, Any]], dict[str, Any]
         if not isinstance(body, dict):
             raise GatewayError("1005")
         data = handler(body)
+        if fault is not None and fault.kind == "garbled":
+            data = {key: value for key, value in data.items() if key != "match"}
     except GatewayError as refusal:
         code, status, retry_after = refusal.code, refusal.status, refusal.retry_after
     simulator.log_query(endpoint, app_key, id_number, code, request_id)
@@ -568,7 +572,7 @@ def sim_faults() -> Response:
 
 @sim_api.post("/faults")
 def sim_set_fault() -> Response:
-    """Set an endpoint's fault: ``{"endpoint", "kind": timeout|error|rate_limit, "seconds",
+    """Set an endpoint's fault: ``{"endpoint", "kind": timeout|error|rate_limit|garbled, "seconds",
     "times"}`` (timeout: sleep ``seconds``, default 10; rate_limit: Retry-After ``seconds``)."""
     body = _control_body()
     endpoint = _endpoint(body.get("endpoint"))

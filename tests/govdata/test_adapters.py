@@ -120,6 +120,16 @@ def test_a_timeout_is_unavailable(sources: Sources, gov_sim: GovSimulator) -> No
     assert result.reason and "超时" in result.reason
 
 
+def test_an_answer_that_says_nothing_is_unavailable_not_a_mismatch(
+        sources: Sources, gov_sim: GovSimulator) -> None:
+    # A success code without `match` (a gateway that changed its format) says nothing about
+    # the family: asked again later, never "please upload" on our misreading.
+    gov_sim.fault("household", "garbled")
+    result = sources()[Fact.HOUSEHOLD].verify(WANG)
+    assert result.outcome is Outcome.UNAVAILABLE
+    assert result.reason and "无法识别" in result.reason
+
+
 def test_a_refused_connection_is_unavailable() -> None:
     config = {"GOVDATA_SOURCES": json.dumps({AUTHORITY: {
         "base_url": "http://127.0.0.1:9", "app_key": "k", "app_secret": "s",
