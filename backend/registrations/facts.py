@@ -81,11 +81,9 @@ def child_from(child_id: int, cached: Any) -> ChildFacts | None:
                                  "birth_date": dt.date.fromisoformat(data["birth_date"])})
         _redis().delete(_key("facts-child", child_id))
     try:
-        row = db.session.execute(_child_query().where(Child.id == child_id)).first()
-        if row is None:
+        text = _read_child_json(child_id)
+        if text is None:
             return None
-        found, owner, authority_id = row
-        text = _child_json(found, owner, authority_id, _states([child_id]).get(child_id))
     except (OperationalError, InterfaceError) as exc:
         raise _database_down() from exc
     # NX: a writer that committed meanwhile has already stored fresher facts; never
@@ -96,12 +94,8 @@ def child_from(child_id: int, cached: Any) -> ChildFacts | None:
 
 def read_child(child_id: int) -> ChildFacts | None:
     """The child's facts as this transaction sees them, leaving the cache alone."""
-    row = db.session.execute(_child_query().where(Child.id == child_id)).first()
-    if row is None:
-        return None
-    found, owner, authority_id = row
-    return _facts_of(_child_json(found, owner, authority_id,
-                                 _states([child_id]).get(child_id)))
+    text = _read_child_json(child_id)
+    return None if text is None else _facts_of(text)
 
 
 def read_uploads(upload_ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -167,6 +161,15 @@ def uploads_from(upload_ids: list[str], values: list[Any]) -> dict[str, tuple[in
 
 def _states(child_ids: list[int]) -> dict[int, DocumentStates]:
     return document_states(child_ids, db.session)
+
+
+def _read_child_json(child_id: int) -> str | None:
+    """One child's facts as this transaction sees them, as cached (None: no such child)."""
+    row = db.session.execute(_child_query().where(Child.id == child_id)).first()
+    if row is None:
+        return None
+    found, owner, authority_id = row
+    return _child_json(found, owner, authority_id, _states([child_id]).get(child_id))
 
 
 def _child_json(found: Child, owner: int, authority_id: int,

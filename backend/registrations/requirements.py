@@ -40,13 +40,6 @@ from backend.verification.services import FACT_DOCUMENTS
 
 # The fact whose confirmation stands in for each document kind (the others need a document).
 KIND_FACTS: dict[UploadKind, Fact] = {kind: fact for fact, kind in FACT_DOCUMENTS.items()}
-# A failed or pending check shows why the family uploaded (or still must).
-_NOT_PASSED_REASONS = {
-    CheckStatus.NOT_FOUND: "未查到相关记录",
-    CheckStatus.MISMATCH: "登记信息与记录不一致",
-    CheckStatus.UNAVAILABLE: "核验服务暂不可用",
-    CheckStatus.PENDING: "正在核验",
-}
 
 
 def required_groups(basis: Basis, categories: list[str]) -> list[tuple[UploadKind, ...]]:
@@ -69,13 +62,6 @@ class Requirement:
     state: str  # verified | uploaded | missing
     check: DataCheck | None  # the confirmed check, or the one that did not pass
     upload_ids: list[str] = field(default_factory=list)
-
-
-def not_passed_reason(check: DataCheck) -> str | None:
-    """Why a check did not confirm the fact (None once confirmed)."""
-    if check.status is CheckStatus.CONFIRMED:
-        return None
-    return check.reason or _NOT_PASSED_REASONS[check.status]
 
 
 def requirements_of(registration: Registration, checks: list[DataCheck]) -> list[Requirement]:

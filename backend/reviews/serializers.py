@@ -10,7 +10,7 @@ from backend.identity import services as identity
 from backend.identity.categories import CATEGORIES, PLACEMENT_WISHES, UPLOAD_KIND_NAMES
 from backend.identity.models import Child
 from backend.registrations.models import Basis, Registration
-from backend.registrations.requirements import Requirement, not_passed_reason
+from backend.registrations.requirements import Requirement
 from backend.registrations.schemas import STATUS_NAMES
 from backend.registrations.transitions import needs_bureau_review
 from backend.reviews.reasons import label
@@ -33,7 +33,7 @@ from backend.reviews.schemas import (
 )
 from backend.reviews.services import SKIP_REASONS, BatchResult
 from backend.schools.models import Region
-from backend.verification.services import FACT_NAMES
+from backend.verification.services import FACT_NAMES, not_passed_reason
 
 
 def masked(token: str | None, purpose: str, mask: Any) -> str | None:

@@ -47,8 +47,8 @@ def retry_due_checks() -> int:
     due = services.claim_due_checks()
     db.session.commit()
     for item in due:
-        enqueue(services.CHECK_JOB, {"child_id": item.child_id, "facts": item.facts,
-                                     "actor_user_id": None, "actor_role": "system"})
+        enqueue(services.CHECK_JOB, services.check_job(item.child_id, item.facts,
+                                                       actor_user_id=None, actor_role="system"))
     return len(due)
 
 

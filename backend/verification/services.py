@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
@@ -59,9 +60,13 @@ DOCUMENT_SHORT_NAMES: dict[Fact, str] = {
     Fact.RESIDENCE_PERMIT: "居住证",
     Fact.BIRTH: "出生医学证明",
 }
-_DEFAULT_REASONS = {
+# Why a check did not confirm its fact, when the source gave no reason of its own (the
+# family's messages and the reviewer's requirement lines both say it).
+NOT_PASSED_REASONS = {
     CheckStatus.NOT_FOUND: "未查到相关记录",
     CheckStatus.MISMATCH: "登记信息与记录不一致",
+    CheckStatus.UNAVAILABLE: "核验服务暂不可用",
+    CheckStatus.PENDING: "正在核验",
 }
 # Which of the child's details (identity.events.CHECKED_DETAILS, plus "guardian" for the
 # binding) each fact's question carries: see `_subject`.
@@ -81,6 +86,13 @@ def sources(division_code: str) -> dict[Fact, Source]:
     from backend.govdata.client import sources_for
 
     return sources_for(division_code)
+
+
+def check_job(child_id: int, facts: list[str], *, actor_user_id: int | None,
+              actor_role: str) -> dict[str, Any]:
+    """The queued `verification.check` message: which child, which facts, asked by whom."""
+    return {"child_id": child_id, "facts": facts, "actor_user_id": actor_user_id,
+            "actor_role": actor_role}
 
 
 ANSWERED = (CheckStatus.CONFIRMED, CheckStatus.NOT_FOUND, CheckStatus.MISMATCH)
@@ -162,9 +174,8 @@ def ask_checks(user: User, child_id: int, *, version: str | None, agreed: bool |
         queued.append(fact)
     db.session.flush()
     if queued:
-        enqueue_after_commit(CHECK_JOB, {
-            "child_id": child.id, "facts": [f.value for f in queued],
-            "actor_user_id": user.id, "actor_role": "parent"})
+        enqueue_after_commit(CHECK_JOB, check_job(child.id, [f.value for f in queued],
+                                                  actor_user_id=user.id, actor_role="parent"))
     logger.info("data checks asked user_id=%s child_id=%s facts=%s channel=%s", user.id,
                 child.id, ",".join(f.value for f in queued) or "-", channel.value)
     return child
@@ -204,9 +215,9 @@ def ask_again(child: Child, fields: frozenset[str], *, actor_user_id: int | None
             queued.append(fact)
     db.session.flush()
     if queued:
-        enqueue_after_commit(CHECK_JOB, {
-            "child_id": child.id, "facts": [f.value for f in queued],
-            "actor_user_id": actor_user_id, "actor_role": actor_role})
+        enqueue_after_commit(CHECK_JOB, check_job(child.id, [f.value for f in queued],
+                                                  actor_user_id=actor_user_id,
+                                                  actor_role=actor_role))
     logger.info("data checks reset child_id=%s details=%s queued=%s", child.id,
                 ",".join(sorted(fields)), ",".join(f.value for f in queued) or "-")
     return queued
@@ -398,14 +409,21 @@ def checks_for_children(child_ids: list[int],
     return dict(found)
 
 
+def not_passed_reason(check: DataCheck) -> str | None:
+    """Why a check did not confirm the fact (None once confirmed)."""
+    if check.status is CheckStatus.CONFIRMED:
+        return None
+    return check.reason or NOT_PASSED_REASONS[check.status]
+
+
 def check_message(check: DataCheck) -> str:
     """What the family reads about one check."""
     name = FACT_NAMES[check.fact]
     if check.status is CheckStatus.CONFIRMED:
         return f"已由{name}核验，无需上传"
-    if check.status in _DEFAULT_REASONS:
-        reason = check.reason or _DEFAULT_REASONS[check.status]
-        return f"{name}核验未通过：{reason}，请上传{DOCUMENT_SHORT_NAMES[check.fact]}"
+    if check.status in (CheckStatus.NOT_FOUND, CheckStatus.MISMATCH):
+        return (f"{name}核验未通过：{not_passed_reason(check)}，"
+                f"请上传{DOCUMENT_SHORT_NAMES[check.fact]}")
     if check.status is CheckStatus.UNAVAILABLE:
         return "核验服务暂不可用，可先上传材料"
     return "正在核验，请稍候；也可先上传材料"

@@ -100,12 +100,19 @@ def _records(gov_sim: Any, family: dict[str, Any], *, household_name: str | None
 def family(client: FlaskClient, login_parent: Callable[..., dict[str, Any]],
            county: dict[str, Any]) -> dict[str, Any]:
     """A signed-in parent (resident ID) with a child whose household is in the zone."""
-    login = login_parent()
-    guardian_number = make_id_number(dt.date(1990, 5, 1), 931, male=False)
-    child_number = make_id_number(BIRTH, 941)
     # Face-verified (WeChat 人脸核身): the guardian's own records (property) may be asked.
+    return _new_family(login_parent(), county, dt.date(1990, 5, 1), 931, 941,
+                       face_verified=True)
+
+
+def _new_family(login: dict[str, Any], county: dict[str, Any], guardian_born: dt.date,
+                guardian_seq: int, child_seq: int, *,
+                face_verified: bool = False) -> dict[str, Any]:
+    """A signed-in parent's guardian and child (household in the zone), by ID sequence."""
+    guardian_number = make_id_number(guardian_born, guardian_seq, male=False)
+    child_number = make_id_number(BIRTH, child_seq)
     guardian = make_guardian(db.session.get(User, login["user"]["id"]),
-                             id_number=guardian_number, face_verified=True)
+                             id_number=guardian_number, face_verified=face_verified)
     child = make_child(guardian, county["village"], birth=BIRTH, id_number=child_number)
     return {"token": login["token"], "user_id": login["user"]["id"], "child": child,
             "child_number": child_number, "guardian_number": guardian_number}
@@ -319,21 +326,17 @@ def test_a_source_that_times_out_is_waited_for_once_per_batch(
     client: FlaskClient, family: dict[str, Any], county: dict[str, Any], gov_sim: Any,
     login_parent: Callable[..., dict[str, Any]],
 ) -> None:
-    other = login_parent()
-    guardian = make_guardian(db.session.get(User, other["user"]["id"]),
-                             id_number=make_id_number(dt.date(1991, 5, 1), 933, male=False))
-    second = make_child(guardian, county["village"], birth=BIRTH,
-                        id_number=make_id_number(BIRTH, 943))
+    second = _new_family(login_parent(), county, dt.date(1991, 5, 1), 933, 943)
     gov_sim.fault("household", "timeout", seconds=5)  # longer than the adapter waits (2 s)
     assert _consent(client, family).status_code == 202
-    assert _consent(client, {"child": second, "token": other["token"]}).status_code == 202
+    assert _consent(client, second).status_code == 202
     started = time.monotonic()
     _worker().run_once()
     # Both children's jobs are in one batch: the household source is waited for once.
     assert time.monotonic() - started < 4
     households = db.session.scalars(select(DataCheck).where(
         DataCheck.fact == "household",
-        DataCheck.child_id.in_([family["child"].id, second.id]))).all()
+        DataCheck.child_id.in_([family["child"].id, second["child"].id]))).all()
     assert [c.status for c in households] == [CheckStatus.UNAVAILABLE] * 2
     assert all(c.next_attempt_at is not None for c in households)
 
@@ -372,12 +375,7 @@ def test_a_self_declared_guardian_gets_no_query_about_the_guardians_own_records(
 ) -> None:
     # Anyone can type another person's name and ID number: the guardian's own records
     # (property) are asked only after WeChat's 人脸核身 confirmed the binding.
-    login = login_parent()
-    guardian = make_guardian(db.session.get(User, login["user"]["id"]),
-                             id_number=make_id_number(dt.date(1990, 5, 1), 937, male=False))
-    child = make_child(guardian, county["village"], birth=BIRTH,
-                       id_number=make_id_number(BIRTH, 947))
-    family = {"token": login["token"], "child": child}
+    family = _new_family(login_parent(), county, dt.date(1990, 5, 1), 937, 947)
     assert _consent(client, family).status_code == 202
     _worker().run_once()
     assert {q["endpoint"] for q in gov_sim.queries()} == {"household", "birth"}
